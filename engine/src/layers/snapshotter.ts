@@ -1,0 +1,45 @@
+// The Snapshotter turns a chain of layers into a container's root filesystem and reports what a
+// container changed. Its life, for one image and one container (the containerd shape):
+//
+//   applyLayer(chainID_1, undefined, tar_1)     unpack each layer once, keyed by its chain ID
+//   applyLayer(chainID_2, chainID_1, tar_2)
+//   prepare(containerID, chainID_2)             a writable snapshot over the chain -> Mount[]
+//   ... one place mounts the Mount[] and the runtime runs the container ...
+//   changes(containerID) / exportChanges(...)   the container's diff, cost proportional to the changes
+//   remove(containerID)                         drop the writable snapshot
+//   removeLayer(chainID_2), removeLayer(...)    when no image or container refers to them
+//
+// A snapshotter never mounts; it returns Mount data (overlay on Linux, windows-layer on Windows).
+import type { Readable } from 'node:stream';
+import type { Change } from './changes';
+import type { ExtractLimits } from './extract';
+
+export interface Mount {
+  type: string; // 'overlay' | 'bind' | 'windows-layer'
+  source: string;
+  options: string[];
+}
+
+export interface Snapshotter {
+  /** 'overlayfs' or 'windowsfilter': the storage driver name users see. */
+  readonly name: string;
+  /**
+   * Unpacks an uncompressed layer tar as the committed layer `chainID` over `parent`.
+   * Atomic: a failed or interrupted unpack leaves nothing under the chain ID. An existing layer is kept.
+   * Returns the unpacked size in bytes.
+   */
+  applyLayer(chainID: string, parent: string | undefined, tar: Readable, limits?: ExtractLimits): Promise<{ size: number }>;
+  hasLayer(chainID: string): Promise<boolean>;
+  removeLayer(chainID: string): Promise<void>;
+  /** Creates the writable snapshot `key` over the layer chain ending at `parent` (none: an empty root). */
+  prepare(key: string, parent: string | undefined): Promise<Mount[]>;
+  /** The mounts of an existing writable snapshot. */
+  mounts(key: string): Promise<Mount[]>;
+  /** What the writable snapshot changed against its parent, sorted by path. */
+  changes(key: string): Promise<Change[]>;
+  /** The changes as an uncompressed OCI layer tar (whiteouts as `.wh.` entries). */
+  exportChanges(key: string): Readable;
+  remove(key: string): Promise<void>;
+  /** Every committed layer's chain ID and writable snapshot key present on disk (for prune). */
+  list(): Promise<{ layers: string[]; snapshots: string[] }>;
+}
