@@ -27,7 +27,7 @@ for (const suite of suites) {
   console.log(`# suite: ${suite} (${files.length} files)`);
   // Integration suites share one machine's crun state and ports: run their files one at a time.
   const concurrency = suite === 'unit' ? [] : ['--test-concurrency=1'];
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...files.map((f) => relative(root, f))], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...concurrency, ...files.map((f) => relative(root, f))], {
     cwd: root,
     stdio: 'inherit',
   });

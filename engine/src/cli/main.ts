@@ -1,0 +1,105 @@
+// `silo`: docker-compatible verbs over the engine protocol. Errors end as one line on stderr with
+// what to do, and docker's exit codes (125 when `run` itself fails; the container's code otherwise).
+import { ResponseError } from 'vscode-jsonrpc';
+import { SiloError } from '../errors';
+import type { ErrorData } from '../protocol';
+import { defaultDataRoot } from '../rpc/connect';
+import { Cli, type Command } from './cli';
+import { containerCommands } from './containerCommands';
+import { helpText, parseFlags } from './flags';
+import { imageCommands } from './imageCommands';
+import { systemCommands } from './systemCommands';
+
+const commands: Command[] = [...containerCommands, ...imageCommands, ...systemCommands];
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 3;
+  return (
+    'Usage:  silo [--root DIR] COMMAND\n\nBuild and run containers without a Docker daemon.\n\nCommands:\n' +
+    commands.map((c) => `  ${c.name.padEnd(width)}${c.description}`).join('\n') +
+    "\n\nRun 'silo COMMAND --help' for more information on a command.\n"
+  );
+}
+
+/** One line for the user: the message, then what to do. */
+export function errorLine(err: unknown): { line: string; exitCode?: number } {
+  if (err instanceof SiloError) return { line: err.line, exitCode: (err as { exitCode?: number }).exitCode };
+  if (err instanceof ResponseError) {
+    const data = err.data as ErrorData | undefined;
+    return { line: data?.hint ? `${err.message}: ${data.hint}` : err.message, exitCode: data?.exitCode };
+  }
+  return { line: err instanceof Error ? err.message : String(err) };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let root = defaultDataRoot();
+  let i = 0;
+  for (; i < argv.length; i++) {
+    if (argv[i] === '--root' && argv[i + 1]) root = argv[++i];
+    else if (argv[i].startsWith('--root=')) root = argv[i].slice(7);
+    else break;
+  }
+  const rest = argv.slice(i);
+  if (!rest.length || rest[0] === '--help' || rest[0] === 'help' || rest[0] === '-h') {
+    process.stdout.write(usage());
+    return rest.length ? 0 : 1;
+  }
+  let name = rest[0];
+  let args = rest.slice(1);
+  if (name === 'system' && rest[1]) {
+    name = `system ${rest[1]}`;
+    args = rest.slice(2);
+  } else if ((name === 'container' || name === 'image') && rest[1]) {
+    // `silo container ls`, `silo image rm` ...: docker's management-command aliases.
+    const alias: Record<string, string> = { ls: name === 'image' ? 'images' : 'ps', list: 'ps', rm: name === 'image' ? 'rmi' : 'rm', inspect: 'inspect', prune: 'system prune' };
+    name = alias[rest[1]] ?? rest[1];
+    args = rest.slice(2);
+  }
+  if (name === 'engine') {
+    // `silo engine --root DIR` is how connect.ts starts it.
+    const r = args.indexOf('--root');
+    if (r !== -1 && args[r + 1]) {
+      root = args[r + 1];
+      args = args.filter((_, k) => k !== r && k !== r + 1);
+    }
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    process.stderr.write(`silo: '${name}' is not a silo command.\nSee 'silo --help'\n`);
+    return 1;
+  }
+  if (args.includes('--help') && !(cmd.stopAtPositional && args.indexOf('--help') > 0)) {
+    process.stdout.write(helpText(cmd.name, cmd.usage, cmd.description, cmd.flags));
+    return 0;
+  }
+  const cli = new Cli(root);
+  try {
+    const parsed = parseFlags(cmd.flags, args, { stopAtPositional: cmd.stopAtPositional, command: cmd.name });
+    if (cmd.minArgs !== undefined && parsed.args.length < cmd.minArgs) {
+      throw new SiloError('InvalidArgument', `"silo ${cmd.name}" requires at least ${cmd.minArgs} argument${cmd.minArgs > 1 ? 's' : ''}`, `usage: silo ${cmd.name} ${cmd.usage}`);
+    }
+    if (cmd.maxArgs !== undefined && parsed.args.length > cmd.maxArgs) {
+      throw new SiloError('InvalidArgument', `"silo ${cmd.name}" accepts ${cmd.maxArgs === 0 ? 'no arguments' : `at most ${cmd.maxArgs} argument${cmd.maxArgs > 1 ? 's' : ''}`}`, `usage: silo ${cmd.name} ${cmd.usage}`);
+    }
+    return await cmd.run(cli, parsed);
+  } catch (err) {
+    const { line, exitCode } = errorLine(err);
+    process.stderr.write(`silo: ${line}\n`);
+    return exitCode ?? cmd.errorExitCode ?? 1;
+  } finally {
+    cli.dispose();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // The engine process keeps its server; every other command ends once its output is flushed.
+    },
+    (err) => {
+      process.stderr.write(`silo: ${errorLine(err).line}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

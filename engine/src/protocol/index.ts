@@ -1,0 +1,344 @@
+// The engine protocol: JSON-RPC 2.0 (vscode-jsonrpc) over stdio or the owner-only socket
+// <dataRoot>/engine.sock. One namespace per request or notification; the CLI, the editor client and
+// tests import these and nothing else of the engine.
+//
+// Streams (logs, exec output, attach) are a request that stays open while the engine pushes
+// notifications tagged with the caller's `stream` token; the request resolves when the stream ends,
+// and cancelling the request ($/cancelRequest) stops it.
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { ErrorKind } from '../errors';
+
+export type { ErrorKind };
+
+/** JSON-RPC error codes of Silo's error kinds (server-defined range). `data` carries { kind, hint }. */
+export const ErrorCodes: Record<ErrorKind, number> = {
+  NotFound: -32004,
+  AlreadyExists: -32009,
+  InvalidArgument: -32602,
+  FailedPrecondition: -32012,
+  Unavailable: -32013,
+  PermissionDenied: -32003,
+  NotImplemented: -32001,
+  Canceled: -32800,
+  Internal: -32603,
+};
+
+export interface ErrorData {
+  kind: ErrorKind;
+  hint?: string;
+  /** For start failures: the exit code Docker's CLI would return (125, 126, 127). */
+  exitCode?: number;
+}
+
+// ---------- engine ----------
+export interface EngineInfo {
+  version: string;
+  apiVersion: string;
+  os: 'linux' | 'windows';
+  osVersion: string;
+  kernel: string;
+  architecture: string;
+  /** The OCI runtime or 'hcs'. */
+  runtime: string;
+  storageDriver: string;
+  cgroupMode?: string;
+  isolations: Array<'process' | 'hyperv'>;
+  defaultIsolation: 'process' | 'hyperv';
+  dataRoot: string;
+  pid: number;
+  containers: { total: number; running: number; stopped: number };
+  images: number;
+}
+
+export namespace EngineInfoRequest {
+  export const method = 'engine/info';
+  export const type = new RequestType<object, EngineInfo, void>(method);
+}
+
+export interface ProgressParams {
+  token: string;
+  message: string;
+  current?: number;
+  total?: number;
+}
+
+export namespace ProgressNotification {
+  export const method = 'engine/progress';
+  export const type = new NotificationType<ProgressParams>(method);
+}
+
+// ---------- images ----------
+/** One row of `silo images`. */
+export interface ImageSummary {
+  /** Familiar repository name, "<none>" for an untagged image. */
+  repository: string;
+  tag: string;
+  /** Full image ID, "sha256:<hex>". */
+  id: string;
+  digest: string;
+  created: string;
+  /** Unpacked size in bytes. */
+  size: number;
+  os: string;
+  architecture: string;
+}
+
+export namespace ImageImportRequest {
+  export const method = 'images/import';
+  /** `path` is a file the engine can read (the CLI spools stdin there); `ref` names the image. */
+  export const type = new RequestType<{ path: string; ref?: string; message?: string; changes?: string[]; progress?: string }, { id: string }, void>(method);
+}
+
+export namespace ImageLoadRequest {
+  export const method = 'images/load';
+  export const type = new RequestType<{ path: string; progress?: string }, Array<{ id: string; names: string[] }>, void>(method);
+}
+
+export namespace ImageSaveRequest {
+  export const method = 'images/save';
+  export const type = new RequestType<{ refs: string[]; path: string }, object, void>(method);
+}
+
+export namespace ImageListRequest {
+  export const method = 'images/list';
+  export const type = new RequestType<{ all?: boolean; dangling?: boolean }, ImageSummary[], void>(method);
+}
+
+export namespace ImageInspectRequest {
+  export const method = 'images/inspect';
+  export const type = new RequestType<{ ref: string }, Record<string, unknown>, void>(method);
+}
+
+export namespace ImageTagRequest {
+  export const method = 'images/tag';
+  export const type = new RequestType<{ source: string; target: string }, object, void>(method);
+}
+
+export namespace ImageRemoveRequest {
+  export const method = 'images/remove';
+  export const type = new RequestType<{ ref: string; force?: boolean }, Array<{ Untagged: string } | { Deleted: string }>, void>(method);
+}
+
+/** One row of `docker history` (Engine API HistoryResponseItem), newest first. */
+export interface HistoryRow {
+  Id: string;
+  /** Unix seconds. */
+  Created: number;
+  CreatedBy: string;
+  Tags: string[] | null;
+  Size: number;
+  Comment: string;
+}
+
+export namespace ImageHistoryRequest {
+  export const method = 'images/history';
+  export const type = new RequestType<{ ref: string }, HistoryRow[], void>(method);
+}
+
+// ---------- containers ----------
+export interface PortMapping {
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+}
+
+export interface BindMount {
+  source: string;
+  target: string;
+  readonly: boolean;
+}
+
+export interface ContainerCreateParams {
+  image: string;
+  name?: string;
+  cmd?: string[];
+  entrypoint?: string[];
+  env?: string[];
+  workingDir?: string;
+  user?: string;
+  hostname?: string;
+  tty?: boolean;
+  openStdin?: boolean;
+  labels?: Record<string, string>;
+  binds?: BindMount[];
+  ports?: PortMapping[];
+  memoryBytes?: number;
+  nanoCpus?: number;
+  pidsLimit?: number;
+  isolation?: 'process' | 'hyperv' | 'default';
+  autoRemove?: boolean;
+  logMaxSize?: number;
+  logMaxFiles?: number;
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  command: string;
+  created: string;
+  state: string;
+  status: string;
+  ports: PortMapping[];
+  isolation: string;
+  exitCode: number;
+}
+
+export namespace ContainerCreateRequest {
+  export const method = 'containers/create';
+  export const type = new RequestType<ContainerCreateParams, { id: string; name: string }, void>(method);
+}
+
+export interface ConsoleSize {
+  rows: number;
+  cols: number;
+}
+
+export namespace ContainerStartRequest {
+  export const method = 'containers/start';
+  export const type = new RequestType<{ id: string; consoleSize?: ConsoleSize }, { id: string }, void>(method);
+}
+
+export namespace ContainerListRequest {
+  export const method = 'containers/list';
+  export const type = new RequestType<{ all?: boolean }, ContainerSummary[], void>(method);
+}
+
+export namespace ContainerInspectRequest {
+  export const method = 'containers/inspect';
+  export const type = new RequestType<{ id: string }, Record<string, unknown>, void>(method);
+}
+
+export namespace ContainerStopRequest {
+  export const method = 'containers/stop';
+  export const type = new RequestType<{ id: string; timeout?: number }, object, void>(method);
+}
+
+export namespace ContainerRestartRequest {
+  export const method = 'containers/restart';
+  export const type = new RequestType<{ id: string; timeout?: number }, object, void>(method);
+}
+
+export namespace ContainerKillRequest {
+  export const method = 'containers/kill';
+  export const type = new RequestType<{ id: string; signal?: string }, object, void>(method);
+}
+
+export namespace ContainerRemoveRequest {
+  export const method = 'containers/remove';
+  export const type = new RequestType<{ id: string; force?: boolean }, { id: string }, void>(method);
+}
+
+export interface ExitInfo {
+  exitCode: number;
+  signal?: string;
+  oomKilled: boolean;
+  finishedAt: string;
+}
+
+export namespace ContainerWaitRequest {
+  export const method = 'containers/wait';
+  export const type = new RequestType<{ id: string }, ExitInfo, void>(method);
+}
+
+export interface Change {
+  kind: 'A' | 'C' | 'D';
+  path: string;
+}
+
+export namespace ContainerDiffRequest {
+  export const method = 'containers/diff';
+  export const type = new RequestType<{ id: string }, Change[], void>(method);
+}
+
+export namespace ContainerCommitRequest {
+  export const method = 'containers/commit';
+  export const type = new RequestType<{ id: string; ref?: string; message?: string; author?: string; changes?: string[] }, { id: string }, void>(method);
+}
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  log: string;
+  time: string;
+  /** Resume point: pass as `cursor` to continue after this line (e.g. after an engine restart). */
+  cursor: string;
+}
+
+export namespace ContainerLogsRequest {
+  export const method = 'containers/logs';
+  export const type = new RequestType<
+    { id: string; stream: string; follow?: boolean; since?: string; until?: string; tail?: number; cursor?: string },
+    { cursor?: string },
+    void
+  >(method);
+}
+
+/** Lines of a logs or exec stream, batched. */
+export namespace StreamLinesNotification {
+  export const method = 'stream/lines';
+  export const type = new NotificationType<{ stream: string; lines: LogLine[] }>(method);
+}
+
+/** Keyboard input and terminal size for an attached container or exec, addressed by its stream token. */
+export namespace StreamInputNotification {
+  export const method = 'stream/input';
+  export const type = new NotificationType<{ stream: string; data?: string /* base64 */; close?: boolean; resize?: ConsoleSize }>(method);
+}
+
+export namespace ContainerAttachRequest {
+  export const method = 'containers/attach';
+  /** Opens input to the container under `stream` (output comes through logs); resolves at its exit. */
+  export const type = new RequestType<{ id: string; stream: string }, ExitInfo, void>(method);
+}
+
+export namespace ExecRequest {
+  export const method = 'containers/exec';
+  /** Runs a process in the container; output as stream/lines, input as stream/input; resolves at its exit. */
+  export const type = new RequestType<
+    { id: string; stream: string; cmd: string[]; tty?: boolean; stdin?: boolean; env?: string[]; user?: string; workingDir?: string; consoleSize?: ConsoleSize },
+    ExitInfo,
+    void
+  >(method);
+}
+
+export interface ContainerStats {
+  id: string;
+  name: string;
+  cpuPercent: number;
+  memoryUsage: number;
+  memoryLimit: number;
+  pids: number;
+}
+
+export namespace ContainerStatsRequest {
+  export const method = 'containers/stats';
+  export const type = new RequestType<{ ids?: string[] }, ContainerStats[], void>(method);
+}
+
+// ---------- events and system ----------
+export interface EngineEvent {
+  type: 'container' | 'image';
+  action: string;
+  id: string;
+  attributes: Record<string, string>;
+  time: number;
+  timeNano: number;
+}
+
+export namespace EventsSubscribeRequest {
+  export const method = 'events/subscribe';
+  /** Starts pushing events/event notifications to this connection; resolves when cancelled. */
+  export const type = new RequestType<{ stream: string }, object, void>(method);
+}
+
+export namespace EventNotification {
+  export const method = 'events/event';
+  export const type = new NotificationType<{ stream: string; event: EngineEvent }>(method);
+}
+
+export namespace SystemPruneRequest {
+  export const method = 'system/prune';
+  export const type = new RequestType<{ all?: boolean }, { containersDeleted: string[]; imagesDeleted: string[]; spaceReclaimed: number }, void>(method);
+}

@@ -1,0 +1,59 @@
+// The engine process: one per data root (held by an flock on <root>/engine.lock), serving the
+// engine protocol on the owner-only socket <root>/engine.sock. Containers do not depend on it:
+// their monitors keep running when it exits, and the next engine picks them up.
+import { promises as fs } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { createMessageConnection, SocketMessageReader, SocketMessageWriter } from 'vscode-jsonrpc/node';
+import { unavailable } from '../errors';
+import { tryLock } from '../store/lock';
+import { hostPlatform } from '../platform';
+import { Engine } from '../service/engine';
+import { serveConnection } from './server';
+
+export function engineSocketPath(root: string): string {
+  return path.join(root, 'engine.sock');
+}
+
+export interface RunningEngine {
+  engine: Engine;
+  close(): Promise<void>;
+}
+
+export async function runEngine(root: string): Promise<RunningEngine> {
+  await fs.mkdir(root, { recursive: true, mode: 0o700 });
+  const lock = await tryLock(path.join(root, 'engine.lock'));
+  if (!lock) throw unavailable(`an engine is already running for ${root}`, 'connect to it with the silo CLI, or stop it first');
+  const engine = new Engine(root, hostPlatform(root));
+  await engine.init();
+
+  const socketPath = engineSocketPath(root);
+  // We hold the lock, so a socket file left here belongs to an engine that is gone.
+  await fs.rm(socketPath, { force: true });
+  const server = net.createServer((socket) => {
+    const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    const served = serveConnection(engine, conn);
+    conn.onClose(() => served.dispose());
+    socket.on('error', () => conn.dispose());
+    conn.listen();
+  });
+  const oldMask = process.umask(0o077); // the socket is owner-only from the moment it exists
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => resolve());
+    });
+  } finally {
+    process.umask(oldMask);
+  }
+  await fs.chmod(socketPath, 0o600);
+
+  return {
+    engine,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await fs.rm(socketPath, { force: true });
+      await lock.release();
+    },
+  };
+}

@@ -1,0 +1,220 @@
+// Serves the engine protocol on one JSON-RPC connection: maps protocol messages to the Engine's
+// services and Silo's error kinds to JSON-RPC error codes (the only place that does).
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { ResponseError, type CancellationToken, type Disposable, type MessageConnection } from 'vscode-jsonrpc';
+import { SiloError } from '../errors';
+import * as P from '../protocol';
+import type { Engine } from '../service/engine';
+import { containerInspect, containerSummary } from '../service/containerViews';
+import type { MonitorConnection } from '../runtime/monitor';
+
+/** A SiloError as a JSON-RPC error; anything else is Internal with its message. */
+export function toResponseError(err: unknown): ResponseError<P.ErrorData> {
+  if (err instanceof ResponseError) return err;
+  if (err instanceof SiloError) {
+    const exitCode = (err as { exitCode?: number }).exitCode;
+    return new ResponseError(P.ErrorCodes[err.kind], err.message, { kind: err.kind, hint: err.hint, ...(exitCode ? { exitCode } : {}) });
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return new ResponseError(P.ErrorCodes.Internal, msg, { kind: 'Internal' });
+}
+
+function abortOn(token: CancellationToken, closed: AbortSignal): AbortController {
+  const ac = new AbortController();
+  token.onCancellationRequested(() => ac.abort());
+  closed.addEventListener('abort', () => ac.abort(), { once: true });
+  return ac;
+}
+
+/** Sends lines in batches: one notification per burst instead of one per line. */
+function lineBatcher(conn: MessageConnection, stream: string) {
+  let batch: P.LogLine[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (!batch.length) return;
+    void conn.sendNotification(P.StreamLinesNotification.type, { stream, lines: batch });
+    batch = [];
+  };
+  return {
+    push(line: P.LogLine) {
+      batch.push(line);
+      if (batch.length >= 500) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}
+
+export function serveConnection(engine: Engine, conn: MessageConnection): Disposable {
+  const closed = new AbortController();
+  /** Input sinks of attached containers and execs on this connection, by stream token. */
+  const inputs = new Map<string, MonitorConnection>();
+  const subs: Disposable[] = [];
+
+  const handle = <Params, Result>(type: { method: string }, fn: (p: Params, token: CancellationToken) => Promise<Result>) => {
+    subs.push(
+      conn.onRequest(type.method, async (params: Params, token: CancellationToken): Promise<unknown> => {
+        try {
+          return await fn(params, token);
+        } catch (err) {
+          throw toResponseError(err);
+        }
+      }),
+    );
+  };
+
+  handle(P.EngineInfoRequest.type, () => engine.info());
+
+  // ---------- images ----------
+  handle<{ path: string; ref?: string; message?: string; changes?: string[] }, { id: string }>(P.ImageImportRequest.type, (p) =>
+    engine.images.importRootfs(createReadStream(p.path), { ref: p.ref, message: p.message, changes: p.changes }),
+  );
+  handle<{ path: string }, Array<{ id: string; names: string[] }>>(P.ImageLoadRequest.type, (p) => engine.images.load(createReadStream(p.path)));
+  handle<{ refs: string[]; path: string }, object>(P.ImageSaveRequest.type, async (p) => {
+    // Written beside the target and renamed: an interrupted save leaves no half tarball.
+    const tmp = `${p.path}.silo-tmp-${process.pid}`;
+    const out = createWriteStream(tmp, { mode: 0o600 });
+    try {
+      await engine.images.save(p.refs, out);
+      out.end();
+      await finished(out);
+      await fs.rename(tmp, p.path);
+    } catch (err) {
+      out.destroy();
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    return {};
+  });
+  handle<{ all?: boolean; dangling?: boolean }, P.ImageSummary[]>(P.ImageListRequest.type, (p) => engine.images.list(p));
+  handle<{ ref: string }, Record<string, unknown>>(P.ImageInspectRequest.type, async (p) => ({ ...(await engine.images.inspect(p.ref)) }));
+  handle<{ source: string; target: string }, object>(P.ImageTagRequest.type, async (p) => {
+    await engine.images.tag(p.source, p.target);
+    return {};
+  });
+  handle<{ ref: string; force?: boolean }, Array<{ Untagged: string } | { Deleted: string }>>(P.ImageRemoveRequest.type, async (p) => {
+    const containers = await engine.containers.all();
+    const img = await engine.images.resolve(p.ref);
+    const user = containers.find((c) => c.imageId === img.id);
+    if (user && p.force !== true && user.state.status === 'running') {
+      throw new SiloError('FailedPrecondition', `conflict: unable to remove image ${p.ref}: container ${user.id.slice(0, 12)} is using it`, 'stop and remove the container first');
+    }
+    return engine.images.remove(p.ref, { force: p.force });
+  });
+  handle<{ ref: string }, P.HistoryRow[]>(P.ImageHistoryRequest.type, (p) => engine.images.history(p.ref));
+
+  // ---------- containers ----------
+  handle<P.ContainerCreateParams, { id: string; name: string }>(P.ContainerCreateRequest.type, async (p) => {
+    const rec = await engine.containers.create(p);
+    return { id: rec.id, name: rec.name };
+  });
+  handle<{ id: string; consoleSize?: P.ConsoleSize }, { id: string }>(P.ContainerStartRequest.type, async (p) => ({
+    id: (await engine.containers.start(p.id, p.consoleSize)).id,
+  }));
+  handle<{ all?: boolean }, P.ContainerSummary[]>(P.ContainerListRequest.type, async (p) => {
+    const all = await engine.containers.all();
+    const fresh = await Promise.all(all.map((c) => engine.containers.resolve(c.id).catch(() => c)));
+    return fresh.filter((c) => p.all || c.state.status === 'running').map((c) => containerSummary(c));
+  });
+  handle<{ id: string }, Record<string, unknown>>(P.ContainerInspectRequest.type, async (p) =>
+    containerInspect(await engine.containers.resolve(p.id), engine.platform.snapshotter.name, engine.root),
+  );
+  handle<{ id: string; timeout?: number }, object>(P.ContainerStopRequest.type, async (p) => {
+    await engine.containers.stop(p.id, p.timeout);
+    return {};
+  });
+  handle<{ id: string; timeout?: number }, object>(P.ContainerRestartRequest.type, async (p) => {
+    await engine.containers.restart(p.id, p.timeout);
+    return {};
+  });
+  handle<{ id: string; signal?: string }, object>(P.ContainerKillRequest.type, async (p) => {
+    await engine.containers.kill(p.id, p.signal);
+    return {};
+  });
+  handle<{ id: string; force?: boolean }, { id: string }>(P.ContainerRemoveRequest.type, async (p) => ({ id: await engine.containers.remove(p.id, p) }));
+  handle<{ id: string }, P.ExitInfo>(P.ContainerWaitRequest.type, (p) => engine.containers.wait(p.id));
+  handle<{ id: string }, P.Change[]>(P.ContainerDiffRequest.type, (p) => engine.containers.diff(p.id));
+
+  handle<{ id: string; stream: string; follow?: boolean; since?: string; until?: string; tail?: number; cursor?: string }, { cursor?: string }>(
+    P.ContainerLogsRequest.type,
+    async (p, token) => {
+      const ac = abortOn(token, closed.signal);
+      const out = lineBatcher(conn, p.stream);
+      let cursor: string | undefined;
+      const lines = await engine.containers.logs(p.id, { follow: p.follow, since: p.since, until: p.until, tail: p.tail, cursor: p.cursor, signal: ac.signal });
+      for await (const line of lines) {
+        out.push(line);
+        cursor = line.cursor;
+      }
+      out.flush();
+      return { cursor };
+    },
+  );
+
+  handle<{ id: string; stream: string }, P.ExitInfo>(P.ContainerAttachRequest.type, async (p, token) => {
+    const monitor = await engine.containers.attach(p.id);
+    inputs.set(p.stream, monitor);
+    const ac = abortOn(token, closed.signal);
+    try {
+      const aborted = new Promise<undefined>((resolve) => ac.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+      const exit = await Promise.race([monitor.exited, aborted]);
+      if (!exit) return engine.containers.wait(p.id);
+      return exit;
+    } finally {
+      inputs.delete(p.stream);
+      monitor.close();
+    }
+  });
+
+  handle<
+    { id: string; stream: string; cmd: string[]; tty?: boolean; stdin?: boolean; env?: string[]; user?: string; workingDir?: string; consoleSize?: P.ConsoleSize },
+    P.ExitInfo
+  >(P.ExecRequest.type, async (p, token) => {
+    const session = await engine.containers.exec(p.id, p);
+    if (session.control) inputs.set(p.stream, session.control);
+    const ac = abortOn(token, closed.signal);
+    const out = lineBatcher(conn, p.stream);
+    try {
+      for await (const line of session.output(ac.signal)) out.push(line);
+      out.flush();
+      return await session.exited;
+    } finally {
+      inputs.delete(p.stream);
+      session.control?.close();
+    }
+  });
+
+  subs.push(
+    conn.onNotification(P.StreamInputNotification.method, (p: { stream: string; data?: string; close?: boolean; resize?: P.ConsoleSize }) => {
+      const sink = inputs.get(p.stream);
+      if (!sink) return;
+      if (p.data) sink.writeStdin(Buffer.from(p.data, 'base64'));
+      if (p.resize) sink.resize(p.resize.rows, p.resize.cols);
+      if (p.close) sink.closeStdin();
+    }),
+  );
+
+  // ---------- events and system ----------
+  handle<{ stream: string }, object>(P.EventsSubscribeRequest.type, async (p, token) => {
+    const ac = abortOn(token, closed.signal);
+    const sub = engine.events.onEvent((event) => void conn.sendNotification(P.EventNotification.type, { stream: p.stream, event }));
+    await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }));
+    sub.dispose();
+    return {};
+  });
+  handle<{ all?: boolean }, { containersDeleted: string[]; imagesDeleted: string[]; spaceReclaimed: number }>(P.SystemPruneRequest.type, () => engine.prune());
+
+  conn.onClose(() => closed.abort());
+  return {
+    dispose() {
+      closed.abort();
+      for (const s of subs) s.dispose();
+      for (const m of inputs.values()) m.close();
+    },
+  };
+}

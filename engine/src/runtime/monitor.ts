@@ -1,0 +1,116 @@
+// The contract between the engine and a container's monitor process (engine/monitor/silo-monitor.c on
+// Linux): where its files are, how to talk to its control socket, how to read its exit record.
+// Platform-neutral: a Windows monitor keeps the same files and speaks the same frames.
+import { promises as fs } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import type { ExitStatus } from './runtime';
+
+/** A container's files under containers/<id>/. Names are short: socket paths must fit in 108 bytes. */
+export function containerFiles(dir: string) {
+  return {
+    dir,
+    record: path.join(dir, 'container.json'),
+    bundle: path.join(dir, 'bundle'),
+    log: path.join(dir, 'container.log'),
+    exit: path.join(dir, 'exit.json'),
+    socket: path.join(dir, 'a.sock'),
+    monitorLog: path.join(dir, 'monitor.log'),
+  };
+}
+
+/** Files of the exec'd process `n` of a container (its output is not the container's log, as in Docker). */
+export function execFiles(dir: string, n: string) {
+  return {
+    process: path.join(dir, `e${n}.json`),
+    log: path.join(dir, `e${n}.log`),
+    exit: path.join(dir, `e${n}.exit`),
+    socket: path.join(dir, `e${n}.sock`),
+  };
+}
+
+export async function readExit(file: string): Promise<ExitStatus | undefined> {
+  try {
+    const raw = JSON.parse(await fs.readFile(file, 'utf8')) as ExitStatus & { signal: string | null };
+    return { exitCode: raw.exitCode, oomKilled: raw.oomKilled, finishedAt: raw.finishedAt, ...(raw.signal ? { signal: raw.signal } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+const enum Frame {
+  Stdin = 1,
+  CloseStdin = 2,
+  Resize = 3,
+  Signal = 4,
+  Exit = 5,
+}
+
+/** The first line the monitor writes on its start-up pipe. */
+export type MonitorReport = { pid: number } | { error: string; exitCode: number };
+
+function frame(type: Frame, payload: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = type;
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}
+
+/** A connection to a monitor's control socket: stdin, resize, signals in; the exit record out. */
+export class MonitorConnection {
+  private buffer = Buffer.alloc(0);
+  readonly exited: Promise<ExitStatus | undefined>;
+
+  private constructor(private readonly socket: net.Socket) {
+    this.exited = new Promise((resolve) => {
+      socket.on('data', (chunk) => {
+        this.buffer = Buffer.concat([this.buffer, chunk]);
+        while (this.buffer.length >= 5) {
+          const len = this.buffer.readUInt32BE(1);
+          if (this.buffer.length < 5 + len) break;
+          if (this.buffer[0] === Frame.Exit) {
+            const raw = JSON.parse(this.buffer.subarray(5, 5 + len).toString('utf8'));
+            resolve({ exitCode: raw.exitCode, oomKilled: raw.oomKilled, finishedAt: raw.finishedAt, ...(raw.signal ? { signal: raw.signal } : {}) });
+          }
+          this.buffer = this.buffer.subarray(5 + len);
+        }
+      });
+      socket.on('close', () => resolve(undefined));
+      socket.on('error', () => resolve(undefined));
+    });
+  }
+
+  /** Connects; undefined when the monitor is gone (the process has exited). */
+  static connect(socketPath: string): Promise<MonitorConnection | undefined> {
+    return new Promise((resolve) => {
+      const s = net.connect(socketPath);
+      s.once('connect', () => resolve(new MonitorConnection(s)));
+      s.once('error', () => resolve(undefined));
+    });
+  }
+
+  writeStdin(data: Buffer): void {
+    for (let off = 0; off < data.length; off += 65536) this.socket.write(frame(Frame.Stdin, data.subarray(off, off + 65536)));
+  }
+
+  closeStdin(): void {
+    this.socket.write(frame(Frame.CloseStdin, Buffer.alloc(0)));
+  }
+
+  resize(rows: number, cols: number): void {
+    const p = Buffer.alloc(4);
+    p.writeUInt16BE(rows, 0);
+    p.writeUInt16BE(cols, 2);
+    this.socket.write(frame(Frame.Resize, p));
+  }
+
+  signal(signo: number): void {
+    const p = Buffer.alloc(4);
+    p.writeUInt32BE(signo, 0);
+    this.socket.write(frame(Frame.Signal, p));
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}

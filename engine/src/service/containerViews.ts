@@ -1,0 +1,88 @@
+// Docker-shaped views of a container record: the `ps` row and `inspect` JSON. Shared by the engine
+// protocol and the Docker API so both show the same facts.
+import { humanStatus, type ContainerRecord } from '../runtime/container';
+import type { ContainerSummary } from '../protocol';
+
+function quoteArg(a: string): string {
+  return /^[A-Za-z0-9_\-./:=@]+$/.test(a) ? a : JSON.stringify(a);
+}
+
+export function containerSummary(rec: ContainerRecord, now = Date.now()): ContainerSummary {
+  return {
+    id: rec.id,
+    name: rec.name,
+    image: rec.image,
+    imageId: rec.imageId,
+    command: rec.spec.process.args.map(quoteArg).join(' '),
+    created: rec.created,
+    state: rec.state.status,
+    status: humanStatus(rec.state, now),
+    ports: rec.spec.ports,
+    isolation: rec.spec.isolation,
+    exitCode: rec.state.exitCode,
+  };
+}
+
+/** `docker inspect` of a container (Engine API ContainerInspectResponse, the fields Silo has). */
+export function containerInspect(rec: ContainerRecord, storageDriver: string, dataRoot: string): Record<string, unknown> {
+  const s = rec.state;
+  const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const p of rec.spec.ports) {
+    (portBindings[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+  }
+  return {
+    Id: rec.id,
+    Created: rec.created,
+    Path: rec.spec.process.args[0],
+    Args: rec.spec.process.args.slice(1),
+    State: {
+      Status: s.status,
+      Running: s.status === 'running',
+      Paused: false,
+      Restarting: false,
+      OOMKilled: s.oomKilled,
+      Dead: s.status === 'dead',
+      Pid: s.pid,
+      ExitCode: s.exitCode,
+      Error: s.error,
+      StartedAt: s.startedAt,
+      FinishedAt: s.finishedAt,
+    },
+    Image: rec.imageId,
+    ResolvConfPath: `${dataRoot}/containers/${rec.id}/resolv.conf`,
+    HostnamePath: `${dataRoot}/containers/${rec.id}/hostname`,
+    HostsPath: `${dataRoot}/containers/${rec.id}/hosts`,
+    LogPath: `${dataRoot}/containers/${rec.id}/container.log`,
+    Name: '/' + rec.name,
+    RestartCount: s.restartCount,
+    Driver: storageDriver,
+    Platform: rec.spec.os,
+    HostConfig: {
+      Binds: rec.hostConfig.binds.length ? rec.hostConfig.binds : null,
+      LogConfig: { Type: 'json-file', Config: { 'max-size': String(rec.hostConfig.logMaxSize ?? 20 * 1024 * 1024), 'max-file': String(rec.hostConfig.logMaxFiles ?? 5) } },
+      NetworkMode: 'none',
+      PortBindings: portBindings,
+      AutoRemove: rec.hostConfig.autoRemove,
+      Isolation: rec.spec.os === 'windows' ? rec.spec.isolation : '',
+      Memory: rec.spec.resources.memoryBytes ?? 0,
+      NanoCpus: rec.spec.resources.nanoCpus ?? 0,
+      PidsLimit: rec.spec.resources.pidsLimit ?? null,
+    },
+    GraphDriver: { Name: storageDriver, Data: null },
+    Mounts: rec.spec.mounts.map((m) => ({ Type: 'bind', Source: m.source, Destination: m.target, Mode: m.readonly ? 'ro' : '', RW: !m.readonly, Propagation: 'rprivate' })),
+    Config: {
+      Hostname: rec.spec.hostname,
+      User: rec.config.user,
+      Tty: rec.config.tty,
+      OpenStdin: rec.config.openStdin,
+      Env: rec.config.env,
+      Cmd: rec.config.cmd,
+      Entrypoint: rec.config.entrypoint.length ? rec.config.entrypoint : null,
+      Image: rec.image,
+      WorkingDir: rec.config.workingDir === '/' ? '' : rec.config.workingDir,
+      Labels: rec.config.labels,
+      StopSignal: rec.spec.stopSignal,
+    },
+    NetworkSettings: { Ports: Object.fromEntries(Object.entries(portBindings)) },
+  };
+}

@@ -1,0 +1,511 @@
+// Container use cases: create, start, stop, kill, rm, wait, logs, exec, diff, inspect, list.
+// What the RPC server, the CLI (through it) and the Docker API all call; it never sees the platform:
+// a Snapshotter makes the root filesystem and a Runtime runs the process.
+import { promises as fs, existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, SiloError } from '../errors';
+import type { ContentStore } from '../store/content';
+import { writeFileAtomic } from '../store/atomic';
+import { withLock } from '../store/lock';
+import type { ImageStore, ImageRecord } from '../image/store';
+import type { ImageConfig } from '../image/types';
+import type { Change } from '../layers/changes';
+import type { Snapshotter } from '../layers/snapshotter';
+import { exitedState, generateName, initialState, newContainerId, VALID_NAME, type ContainerRecord } from '../runtime/container';
+import { readLog, type LogLine, type LogReadOptions } from '../runtime/logs';
+import { containerFiles, execFiles, MonitorConnection, readExit } from '../runtime/monitor';
+import { mergeEnv, signalNumber } from '../runtime/options';
+import type { BindMount, ContainerSpec, ExitStatus, Isolation, PortMapping, Runtime } from '../runtime/runtime';
+import type { EventBus } from './events';
+
+export interface CreateOptions {
+  image: string;
+  name?: string;
+  /** Replaces the image's CMD (the words after the image name). */
+  cmd?: string[];
+  entrypoint?: string[];
+  env?: string[];
+  workingDir?: string;
+  user?: string;
+  hostname?: string;
+  tty?: boolean;
+  openStdin?: boolean;
+  labels?: Record<string, string>;
+  binds?: BindMount[];
+  ports?: PortMapping[];
+  memoryBytes?: number;
+  nanoCpus?: number;
+  pidsLimit?: number;
+  isolation?: Isolation | 'default';
+  autoRemove?: boolean;
+  logMaxSize?: number;
+  logMaxFiles?: number;
+}
+
+export interface ExecOptions {
+  cmd: string[];
+  tty?: boolean;
+  stdin?: boolean;
+  env?: string[];
+  user?: string;
+  workingDir?: string;
+  consoleSize?: { rows: number; cols: number };
+}
+
+/** A running exec: follow its output, send it input, await its exit. */
+export interface ExecSession {
+  execId: string;
+  output(signal?: AbortSignal): AsyncGenerator<LogLine>;
+  control: MonitorConnection | undefined;
+  exited: Promise<ExitStatus>;
+}
+
+export interface ContainerServiceDeps {
+  root: string;
+  content: ContentStore;
+  images: ImageStore;
+  snapshotter: Snapshotter;
+  runtime: Runtime;
+  events: EventBus;
+  /** The platform this engine runs containers of ('linux' here; 'windows' on HCS). */
+  os: 'linux' | 'windows';
+  /** Throws when this host cannot run `os` images in `isolation` (Windows images on Linux, ...). */
+  checkRunnable?: (os: string, isolation: Isolation) => void;
+}
+
+function nowIso(): string {
+  return new Date().toISOString().replace(/Z$/, '000000Z');
+}
+
+export class ContainerService {
+  private readonly dir: string;
+  /** Exit promises of containers whose monitor this engine watches, keyed by id. */
+  private readonly watching = new Map<string, Promise<void>>();
+  private execCounter = 0;
+  /** Log readers per container id or name: auto-removal waits until they have read to the end. */
+  private readonly holds = new Map<string, number>();
+
+  constructor(private readonly deps: ContainerServiceDeps) {
+    this.dir = path.join(deps.root, 'containers');
+  }
+
+  private recordPath(id: string) {
+    return containerFiles(path.join(this.dir, id)).record;
+  }
+
+  private async read(id: string): Promise<ContainerRecord | undefined> {
+    try {
+      return JSON.parse(await fs.readFile(this.recordPath(id), 'utf8')) as ContainerRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async write(rec: ContainerRecord): Promise<void> {
+    await writeFileAtomic(this.recordPath(rec.id), JSON.stringify(rec, null, 1));
+  }
+
+  /** Every container record on disk; directories without a record (a create that died) are skipped. */
+  async all(): Promise<ContainerRecord[]> {
+    const ids = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const recs = await Promise.all(ids.map((id) => this.read(id)));
+    return recs.filter((r): r is ContainerRecord => !!r).sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  /** By full id, unique id prefix, or name (with or without a leading slash), as Docker resolves them. */
+  async resolve(idOrName: string): Promise<ContainerRecord> {
+    const key = idOrName.replace(/^\//, '');
+    const all = await this.all();
+    const exact = all.find((c) => c.id === key || c.name === key);
+    if (exact) return this.refresh(exact);
+    const byPrefix = /^[0-9a-f]+$/.test(key) ? all.filter((c) => c.id.startsWith(key)) : [];
+    if (byPrefix.length === 1) return this.refresh(byPrefix[0]);
+    if (byPrefix.length > 1) throw invalidArgument(`multiple containers match "${idOrName}"`, 'give more characters of the ID');
+    throw notFound(`No such container: ${idOrName}`);
+  }
+
+  /** Brings a record up to date with its monitor's exit record (the engine may have been down). */
+  private async refresh(rec: ContainerRecord): Promise<ContainerRecord> {
+    if (rec.state.status !== 'running') return rec;
+    const files = containerFiles(path.join(this.dir, rec.id));
+    const exit = await readExit(files.exit);
+    if (exit) return this.markExited(rec, exit);
+    if (!processAlive(rec.state.monitorPid)) {
+      // The monitor died without an exit record (killed with SIGKILL, or the host rebooted).
+      return this.markExited(rec, { exitCode: 255, oomKilled: false, finishedAt: nowIso() }, 'the container monitor exited unexpectedly');
+    }
+    this.watch(rec);
+    return rec;
+  }
+
+  private async markExited(rec: ContainerRecord, exit: ExitStatus, error = ''): Promise<ContainerRecord> {
+    return withLock(this.recordPath(rec.id) + '.lock', async () => {
+      const cur = (await this.read(rec.id)) ?? rec;
+      if (cur.state.status !== 'running') return cur;
+      cur.state = { ...exitedState(cur.state, exit), error };
+      await this.write(cur);
+      this.deps.events.emit('container', 'die', cur.id, { name: cur.name, image: cur.image, exitCode: String(exit.exitCode), oomKilled: String(exit.oomKilled) });
+      if (cur.hostConfig.autoRemove) void this.removeWhenRead(cur);
+      return cur;
+    });
+  }
+
+  /** --rm: remove once every log reader that was following has reached the end (bounded wait). */
+  private async removeWhenRead(rec: ContainerRecord): Promise<void> {
+    const held = () => (this.holds.get(rec.id) ?? 0) + (this.holds.get(rec.name) ?? 0) > 0;
+    for (let waited = 0; held() && waited < 30_000; waited += 20) await sleep(20);
+    await this.remove(rec.id, { force: true }).catch(() => undefined);
+  }
+
+  /** Registers a reader synchronously, before any await, so a start that follows cannot outrun it. */
+  private hold(key: string): () => void {
+    const k = key.replace(/^\//, '');
+    this.holds.set(k, (this.holds.get(k) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.holds.get(k) ?? 1) - 1;
+      if (n > 0) this.holds.set(k, n);
+      else this.holds.delete(k);
+    };
+  }
+
+  /** Watches a running container's monitor for its exit, once per engine process. */
+  private watch(rec: ContainerRecord): Promise<void> {
+    let w = this.watching.get(rec.id);
+    if (w) return w;
+    const files = containerFiles(path.join(this.dir, rec.id));
+    w = (async () => {
+      const conn = await MonitorConnection.connect(files.socket);
+      const fromSocket = conn ? await conn.exited : undefined;
+      conn?.close();
+      const exit = fromSocket ?? (await readExit(files.exit)) ?? { exitCode: 255, oomKilled: false, finishedAt: nowIso() };
+      await this.markExited(rec, exit);
+    })().finally(() => this.watching.delete(rec.id));
+    this.watching.set(rec.id, w);
+    return w;
+  }
+
+  /** At engine start: pick up every container that was running (their monitors kept going). */
+  async reconcile(): Promise<void> {
+    for (const rec of await this.all()) {
+      if (rec.state.status === 'running') await this.refresh(rec);
+      else if (rec.state.status === 'removing') await this.remove(rec.id, { force: true }).catch(() => undefined);
+    }
+  }
+
+  private async imageConfig(img: ImageRecord): Promise<ImageConfig> {
+    return JSON.parse((await this.deps.content.read(img.config.digest, 4 * 1024 * 1024)).toString('utf8')) as ImageConfig;
+  }
+
+  async create(opts: CreateOptions): Promise<ContainerRecord> {
+    const img = await this.deps.images.resolve(opts.image).catch((err) => {
+      if (err instanceof SiloError && err.kind === 'NotFound') {
+        throw notFound(`Unable to find image '${opts.image}' locally`, 'pull it, import it with `silo import`, or load it with `silo load`');
+      }
+      throw err;
+    });
+    const config = await this.imageConfig(img);
+    const isolation: Isolation = opts.isolation === 'hyperv' ? 'hyperv' : 'process';
+    this.deps.checkRunnable?.(config.os, isolation);
+    if (config.os !== this.deps.os) {
+      throw failedPrecondition(`image ${opts.image} is for ${config.os}, this engine runs ${this.deps.os} containers`, `run ${config.os} images on a ${config.os} host`);
+    }
+    const c = config.config ?? {};
+    const entrypoint = opts.entrypoint ?? c.Entrypoint ?? [];
+    // Docker: a new --entrypoint drops the image's CMD; args after the image replace CMD.
+    const cmd = opts.cmd && opts.cmd.length ? opts.cmd : opts.entrypoint ? [] : c.Cmd ?? [];
+    const args = [...entrypoint, ...cmd];
+    if (!args.length) throw invalidArgument('no command specified', 'give a command after the image name');
+    for (const b of opts.binds ?? []) {
+      if (!path.isAbsolute(b.source)) throw invalidArgument(`bind source "${b.source}" must be an absolute path`);
+      if (!existsSync(b.source)) throw invalidArgument(`bind source path does not exist: ${b.source}`, 'create it first, or check the spelling');
+    }
+    const ports = opts.ports ?? [];
+    const id = newContainerId();
+    const hostname = opts.hostname || id.slice(0, 12);
+    const env = mergeEnv(c.Env ?? [], opts.env ?? []);
+    const user = opts.user ?? c.User ?? '';
+    const workingDir = opts.workingDir || c.WorkingDir || '/';
+    if (!workingDir.startsWith('/')) throw invalidArgument(`the working directory "${workingDir}" is invalid: it needs to be an absolute path`);
+
+    return withLock(path.join(this.dir, '.names.lock'), async () => {
+      const all = await this.all();
+      let name = opts.name?.replace(/^\//, '');
+      if (name !== undefined) {
+        if (!VALID_NAME.test(name)) throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+        const holder = all.find((x) => x.name === name);
+        if (holder) {
+          throw alreadyExists(
+            `Conflict. The container name "/${name}" is already in use by container "${holder.id}"`,
+            'remove (or rename) that container to be able to reuse that name',
+          );
+        }
+      } else {
+        name = generateName((n) => all.some((x) => x.name === n));
+      }
+      const dir = path.join(this.dir, id);
+      const parentChainID = img.layers.length ? img.layers[img.layers.length - 1].chainID : undefined;
+      try {
+        await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+        const rootfs = await this.deps.snapshotter.prepare(id, parentChainID);
+        const spec: ContainerSpec = {
+          id,
+          os: this.deps.os,
+          isolation,
+          rootfs,
+          process: { args, env, cwd: workingDir, user, terminal: !!opts.tty, stdin: !!opts.openStdin },
+          hostname,
+          mounts: opts.binds ?? [],
+          ports,
+          resources: { memoryBytes: opts.memoryBytes, nanoCpus: opts.nanoCpus, pidsLimit: opts.pidsLimit },
+          stopSignal: c.StopSignal ?? 'SIGTERM',
+        };
+        const rec: ContainerRecord = {
+          id,
+          name,
+          created: nowIso(),
+          image: opts.image,
+          imageId: img.id,
+          parentChainID,
+          config: { cmd, entrypoint, env, workingDir, user, tty: !!opts.tty, openStdin: !!opts.openStdin, labels: { ...(c.Labels ?? {}), ...(opts.labels ?? {}) } },
+          hostConfig: {
+            binds: (opts.binds ?? []).map((b) => `${b.source}:${b.target}${b.readonly ? ':ro' : ''}`),
+            autoRemove: !!opts.autoRemove,
+            logMaxSize: opts.logMaxSize,
+            logMaxFiles: opts.logMaxFiles,
+          },
+          spec,
+          state: initialState(),
+        };
+        await this.write(rec);
+        this.deps.events.emit('container', 'create', id, { name, image: opts.image });
+        return rec;
+      } catch (err) {
+        // Nothing half-created: no snapshot, no directory.
+        await this.deps.snapshotter.remove(id).catch(() => undefined);
+        await fs.rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+    });
+  }
+
+  async start(idOrName: string, consoleSize?: { rows: number; cols: number }): Promise<ContainerRecord> {
+    const rec = await this.resolve(idOrName);
+    if (rec.state.status === 'running') return rec;
+    const dir = path.join(this.dir, rec.id);
+    try {
+      const started = await this.deps.runtime.start(rec.spec, { dir, consoleSize });
+      rec.state = { ...rec.state, status: 'running', pid: started.pid, monitorPid: started.monitorPid, startedAt: nowIso(), error: '', exitCode: 0 };
+      await this.write(rec);
+    } catch (err) {
+      rec.state = { ...rec.state, error: err instanceof Error ? err.message : String(err), exitCode: (err as { exitCode?: number }).exitCode ?? 128 };
+      await this.write(rec);
+      if (rec.hostConfig.autoRemove) await this.remove(rec.id, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    this.deps.events.emit('container', 'start', rec.id, { name: rec.name, image: rec.image });
+    void this.watch(rec);
+    return rec;
+  }
+
+  /** Resolves with the exit status once the container is not running (Docker's `wait`). */
+  async wait(idOrName: string): Promise<ExitStatus> {
+    const nextDie = this.nextDie(idOrName);
+    let rec = await this.resolve(idOrName);
+    if (rec.state.status === 'created') {
+      // Docker's default condition "not-running" for a created container: wait for its next exit.
+      return nextDie.promise;
+    }
+    nextDie.dispose();
+    if (rec.state.status === 'running') {
+      await this.watch(rec);
+      rec = (await this.read(rec.id)) ?? rec;
+    }
+    return { exitCode: rec.state.exitCode, oomKilled: rec.state.oomKilled, finishedAt: rec.state.finishedAt };
+  }
+
+  /** The next `die` event of a container, by id or name (the record may be gone by then with --rm). */
+  private nextDie(idOrName: string): { promise: Promise<ExitStatus>; dispose(): void } {
+    const key = idOrName.replace(/^\//, '');
+    let dispose = () => {};
+    const promise = new Promise<ExitStatus>((resolve) => {
+      const sub = this.deps.events.onEvent((e) => {
+        if (e.type !== 'container' || e.action !== 'die') return;
+        if (e.id !== key && !e.id.startsWith(key) && e.attributes.name !== key) return;
+        sub.dispose();
+        resolve({ exitCode: Number(e.attributes.exitCode), oomKilled: e.attributes.oomKilled === 'true', finishedAt: nowIso() });
+      });
+      dispose = () => sub.dispose();
+    });
+    return { promise, dispose };
+  }
+
+  private async sendSignal(rec: ContainerRecord, signal: string | number): Promise<boolean> {
+    const conn = await MonitorConnection.connect(containerFiles(path.join(this.dir, rec.id)).socket);
+    if (!conn) return false;
+    conn.signal(signalNumber(signal));
+    conn.close();
+    return true;
+  }
+
+  async kill(idOrName: string, signal: string | number = 'SIGKILL'): Promise<void> {
+    const rec = await this.resolve(idOrName);
+    signalNumber(signal); // validate before the state check, as Docker does
+    if (rec.state.status !== 'running') throw failedPrecondition(`Container ${rec.id} is not running`);
+    await this.sendSignal(rec, signal);
+    this.deps.events.emit('container', 'kill', rec.id, { name: rec.name, signal: String(signal) });
+    if (signalNumber(signal) === 9) await this.watch(rec);
+  }
+
+  /** The stop signal, then SIGKILL after `timeoutSec` (Docker's default 10 s). */
+  async stop(idOrName: string, timeoutSec = 10): Promise<void> {
+    const rec = await this.resolve(idOrName);
+    if (rec.state.status !== 'running') return;
+    const exited = this.watch(rec);
+    await this.sendSignal(rec, rec.spec.stopSignal || 'SIGTERM');
+    const timedOut = await Promise.race([exited.then(() => false), sleep(timeoutSec * 1000).then(() => true)]);
+    if (timedOut) {
+      await this.sendSignal(rec, 'SIGKILL');
+      await exited;
+    }
+    this.deps.events.emit('container', 'stop', rec.id, { name: rec.name });
+  }
+
+  async restart(idOrName: string, timeoutSec = 10): Promise<ContainerRecord> {
+    await this.stop(idOrName, timeoutSec);
+    const rec = await this.resolve(idOrName);
+    rec.state.restartCount += 1;
+    await this.write(rec);
+    return this.start(rec.id);
+  }
+
+  async remove(idOrName: string, opts: { force?: boolean } = {}): Promise<string> {
+    const rec = await this.resolve(idOrName);
+    if (rec.state.status === 'running') {
+      if (!opts.force) {
+        throw failedPrecondition(
+          `You cannot remove a running container ${rec.id}`,
+          'stop the container before attempting removal or force remove',
+        );
+      }
+      await this.sendSignal(rec, 'SIGKILL');
+      await this.watch(rec);
+    }
+    const dir = path.join(this.dir, rec.id);
+    // Mark first, so a crash mid-way is finished at the next start instead of leaving a half container.
+    const cur = (await this.read(rec.id)) ?? rec;
+    cur.state.status = 'removing';
+    await this.write(cur).catch(() => undefined);
+    await this.deps.runtime.delete(rec.id);
+    await this.deps.snapshotter.remove(rec.id);
+    await fs.rm(this.recordPath(rec.id), { force: true });
+    await fs.rm(dir, { recursive: true, force: true });
+    this.deps.events.emit('container', 'destroy', rec.id, { name: rec.name, image: rec.image });
+    return rec.id;
+  }
+
+  async logs(idOrName: string, opts: Omit<LogReadOptions, 'done'>): Promise<AsyncGenerator<LogLine>> {
+    const release = this.hold(idOrName);
+    let rec: ContainerRecord;
+    try {
+      rec = await this.resolve(idOrName);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    const files = containerFiles(path.join(this.dir, rec.id));
+    // Done once the monitor has written the exit record, which it does after flushing the log.
+    // A created container is followed until it has run and exited.
+    const done = async () => (await readExit(files.exit)) !== undefined && (await this.read(rec.id))?.state.status !== 'created';
+    const lines = readLog(files.log, { ...opts, done });
+    return (async function* () {
+      try {
+        yield* lines;
+      } finally {
+        release();
+      }
+    })();
+  }
+
+  async attach(idOrName: string): Promise<MonitorConnection> {
+    const rec = await this.resolve(idOrName);
+    if (rec.state.status !== 'running') throw failedPrecondition(`You cannot attach to a stopped container, start it first`);
+    const conn = await MonitorConnection.connect(containerFiles(path.join(this.dir, rec.id)).socket);
+    if (!conn) throw failedPrecondition(`container ${rec.name} is not running`);
+    return conn;
+  }
+
+  async exec(idOrName: string, opts: ExecOptions): Promise<ExecSession> {
+    const rec = await this.resolve(idOrName);
+    if (rec.state.status !== 'running') throw failedPrecondition(`Container ${rec.id} is not running`);
+    if (!opts.cmd.length) throw invalidArgument('no command specified for exec');
+    const execId = `${process.pid}-${++this.execCounter}-${Date.now().toString(36)}`;
+    const dir = path.join(this.dir, rec.id);
+    const proc = {
+      args: opts.cmd,
+      env: mergeEnv(rec.spec.process.env, opts.env ?? []),
+      cwd: opts.workingDir || rec.spec.process.cwd,
+      user: opts.user ?? rec.spec.process.user,
+      terminal: !!opts.tty,
+      stdin: !!opts.stdin,
+    };
+    await this.deps.runtime.exec(rec.spec, execId, proc, { dir, consoleSize: opts.consoleSize });
+    const ef = execFiles(dir, execId);
+    const control = await MonitorConnection.connect(ef.socket);
+    this.deps.events.emit('container', 'exec_start', rec.id, { name: rec.name, execID: execId });
+    const exited = (async () => {
+      const fromSocket = control ? await control.exited : undefined;
+      const exit = fromSocket ?? (await readExit(ef.exit)) ?? { exitCode: 255, oomKilled: false, finishedAt: nowIso() };
+      this.deps.events.emit('container', 'exec_die', rec.id, { name: rec.name, execID: execId, exitCode: String(exit.exitCode) });
+      return exit;
+    })();
+    const cleanup = async () => {
+      for (const f of Object.values(ef)) await fs.rm(f, { force: true });
+      await fs.rm(ef.exit + '.runtime', { force: true });
+    };
+    return {
+      execId,
+      control,
+      exited,
+      output: (signal?: AbortSignal) =>
+        (async function* () {
+          try {
+            yield* readLog(ef.log, { follow: true, signal, done: async () => existsSync(ef.exit) });
+          } finally {
+            await exited;
+            await cleanup();
+          }
+        })(),
+    };
+  }
+
+  async diff(idOrName: string): Promise<Change[]> {
+    const rec = await this.resolve(idOrName);
+    return this.deps.snapshotter.changes(rec.id);
+  }
+
+  /** Chain IDs that containers still stand on (for image removal and prune). */
+  async parentChainIDs(): Promise<Set<string>> {
+    return new Set((await this.all()).map((c) => c.parentChainID).filter((x): x is string => !!x));
+  }
+
+  async usesImage(imageId: string): Promise<boolean> {
+    return (await this.all()).some((c) => c.imageId === imageId);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

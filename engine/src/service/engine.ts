@@ -1,0 +1,118 @@
+// The engine: one data root, its stores and the services over them, composed from a Platform.
+// Every edge (the JSON-RPC server, the Docker API, tests) holds one Engine and calls its services.
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ContentStore } from '../store/content';
+import { ImageStore } from '../image/store';
+import type { Snapshotter } from '../layers/snapshotter';
+import type { Isolation, Runtime } from '../runtime/runtime';
+import type { EngineInfo } from '../protocol';
+import { ContainerService } from './containers';
+import { EventBus } from './events';
+import { ImageService } from './images';
+
+export const VERSION = '0.1.0';
+export const API_VERSION = '1.0';
+
+/** What a host platform brings: made by platform/<os>/ and nothing else. */
+export interface Platform {
+  os: 'linux' | 'windows';
+  snapshotter: Snapshotter;
+  runtime: Runtime;
+  /** Host facts for `info` (kernel, cgroup mode, build number, ...). */
+  facts(): Partial<EngineInfo>;
+  isolations: Isolation[];
+  checkRunnable?: (os: string, isolation: Isolation) => void;
+}
+
+export class Engine {
+  readonly events = new EventBus();
+  readonly content: ContentStore;
+  readonly imageStore: ImageStore;
+  readonly images: ImageService;
+  readonly containers: ContainerService;
+  /** Image IDs that containers use: kept in memory, since image removal asks synchronously. */
+  private imagesInUse = new Set<string>();
+
+  constructor(
+    readonly root: string,
+    readonly platform: Platform,
+  ) {
+    this.content = new ContentStore(root);
+    this.imageStore = new ImageStore(root, this.content);
+    this.images = new ImageService({
+      root,
+      content: this.content,
+      images: this.imageStore,
+      snapshotter: platform.snapshotter,
+      inUse: (id) => this.imagesInUse.has(id),
+    });
+    this.containers = new ContainerService({
+      root,
+      content: this.content,
+      images: this.imageStore,
+      snapshotter: platform.snapshotter,
+      runtime: platform.runtime,
+      events: this.events,
+      os: platform.os,
+      checkRunnable: platform.checkRunnable,
+    });
+    this.events.onEvent((e) => {
+      if (e.type === 'container' && (e.action === 'create' || e.action === 'destroy')) void this.refreshImagesInUse();
+    });
+  }
+
+  private async refreshImagesInUse(): Promise<void> {
+    this.imagesInUse = new Set((await this.containers.all()).map((c) => c.imageId));
+  }
+
+  /** Creates the data root (owner-only) and picks up containers that kept running while no engine was up. */
+  async init(): Promise<void> {
+    await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
+    await fs.chmod(this.root, 0o700);
+    for (const d of ['containers', 'layers', 'snapshots', 'images']) await fs.mkdir(path.join(this.root, d), { recursive: true });
+    await this.containers.reconcile();
+    await this.refreshImagesInUse();
+  }
+
+  async info(): Promise<EngineInfo> {
+    const all = await this.containers.all();
+    const running = all.filter((c) => c.state.status === 'running').length;
+    return {
+      version: VERSION,
+      apiVersion: API_VERSION,
+      os: this.platform.os,
+      osVersion: os.release(),
+      kernel: os.release(),
+      architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+      runtime: this.platform.runtime.name,
+      storageDriver: this.platform.snapshotter.name,
+      isolations: this.platform.isolations,
+      defaultIsolation: this.platform.isolations[0] ?? 'process',
+      dataRoot: this.root,
+      pid: process.pid,
+      containers: { total: all.length, running, stopped: all.length - running },
+      images: (await this.imageStore.list()).length,
+      ...this.platform.facts(),
+    };
+  }
+
+  /** `system prune`: stopped containers, then images no name or container refers to, then unreferenced content. */
+  async prune(): Promise<{ containersDeleted: string[]; imagesDeleted: string[]; spaceReclaimed: number }> {
+    const containersDeleted: string[] = [];
+    for (const c of await this.containers.all()) {
+      if (c.state.status === 'exited' || c.state.status === 'created' || c.state.status === 'dead') {
+        containersDeleted.push(await this.containers.remove(c.id));
+      }
+    }
+    await this.refreshImagesInUse();
+    const imagesDeleted: string[] = [];
+    for (const row of await this.images.list({ dangling: true })) {
+      if (this.imagesInUse.has(row.id)) continue;
+      for (const r of await this.images.remove(row.id)) if ('Deleted' in r) imagesDeleted.push(r.Deleted);
+    }
+    const report = await this.images.prune(await this.containers.parentChainIDs());
+    return { containersDeleted, imagesDeleted, spaceReclaimed: report.bytes };
+  }
+}

@@ -1,0 +1,48 @@
+// Builds dist/: esbuild bundles (engine CLI, language server, VS Code client) and the C monitor.
+// `node scripts/build.mjs [--watch]`. Type checks are separate: `npm run typecheck`.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const dist = path.join(root, 'dist');
+mkdirSync(dist, { recursive: true });
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  logLevel: 'warning',
+  // koffi carries native binaries; it is shipped as a package next to the bundles.
+  external: ['koffi', 'vscode'],
+};
+
+const entries = [
+  { in: 'engine/src/cli/main.ts', out: 'silo.js', banner: '#!/usr/bin/env node' },
+  { in: 'server/src/main.ts', out: 'server.js' },
+  { in: 'client/src/extension.ts', out: 'client.js' },
+];
+
+for (const e of entries) {
+  if (!existsSync(path.join(root, e.in))) continue;
+  await build({ ...common, entryPoints: [path.join(root, e.in)], outfile: path.join(dist, e.out), banner: e.banner ? { js: e.banner } : undefined });
+}
+
+// The per-container monitor (engine/monitor/silo-monitor.c), Linux only.
+if (process.platform === 'linux') {
+  const src = path.join(root, 'engine/monitor/silo-monitor.c');
+  const out = path.join(dist, 'silo-monitor');
+  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
+    const cc = process.env.CC || 'cc';
+    try {
+      execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-o', out, src], { stdio: 'inherit' });
+    } catch {
+      console.error(`silo: cannot compile the container monitor with ${cc}: install a C compiler (apt-get install gcc)`);
+      process.exit(1);
+    }
+  }
+}
