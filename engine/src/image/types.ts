@@ -83,3 +83,15 @@ export interface ImageConfig {
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: HistoryEntry[];
 }
+
+/**
+ * Docker's image config: the OCI fields plus the ones Docker writes and `docker image inspect` shows
+ * (moby image/image.go V1Image). Silo reads them; what it writes stays within ImageConfig plus comment.
+ */
+export interface DockerImageConfig extends ImageConfig {
+  comment?: string;
+  container?: string;
+  container_config?: ContainerConfig;
+  docker_version?: string;
+  parent?: string;
+}

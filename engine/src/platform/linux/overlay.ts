@@ -1,0 +1,251 @@
+// The overlayfs Snapshotter: each layer unpacked once into its own directory, each container a
+// writable upper directory over its image's layer chain (the containerd / Docker overlay2 shape).
+//
+//   layersDir/<chainID hex>/fs/          the layer's own files, whiteouts in overlayfs form
+//   layersDir/<chainID hex>/layer.json   { chainID, parent, size }
+//   snapshotsDir/<key>/upper/, work/     the container's writes and overlayfs' scratch dir
+//   snapshotsDir/<key>/snapshot.json     { key, parent }
+//
+// A layer appears only complete: it is unpacked into a temp dir beside the others and renamed into
+// place (rename(2) is atomic within one file system). The snapshotter never mounts; the monitor does.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { SiloError, alreadyExists, failedPrecondition, invalidArgument, notFound } from '../../errors';
+import type { Change } from '../../layers/changes';
+import { overlayChanges } from '../../layers/changes';
+import { extractLayer, type ExtractLimits } from '../../layers/extract';
+import { packChanges } from '../../layers/pack';
+import type { Mount, Snapshotter } from '../../layers/snapshotter';
+import type { SpecialFiles } from '../../layers/special';
+
+interface LayerRecord { chainID: string; parent?: string; size: number }
+interface SnapshotRecord { key: string; parent?: string }
+
+const TEMP_PREFIX = '.tmp-';
+const CHAIN_ID = /^sha256:([0-9a-f]{64})$/;
+const KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+function chainHex(chainID: string): string {
+  const m = CHAIN_ID.exec(chainID);
+  if (!m) throw invalidArgument(`chain ID ${JSON.stringify(chainID)} is not a sha256 digest`);
+  return m[1];
+}
+
+function checkKey(key: string): void {
+  if (!KEY.test(key)) throw invalidArgument(`snapshot key ${JSON.stringify(key)} is not a valid name`, 'use letters, digits, "_", "." and "-"');
+}
+
+function tempName(): string {
+  return `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/** write + fsync + rename + fsync of the directory: a reader sees the old record or the new one. */
+function writeRecord(file: string, value: unknown): void {
+  const tmp = path.join(path.dirname(file), tempName() + '.json');
+  const fd = fs.openSync(tmp, 'wx', 0o644);
+  try {
+    fs.writeSync(fd, JSON.stringify(value) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  syncDir(path.dirname(file));
+}
+
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+}
+
+function readRecord<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SiloError('Internal', `cannot read ${file}: ${(err as Error).message}`, 'the store is damaged; remove the image and pull it again');
+  }
+}
+
+export class OverlaySnapshotter implements Snapshotter {
+  readonly name = 'overlayfs';
+
+  constructor(
+    private readonly layersDir: string,
+    private readonly snapshotsDir: string,
+    private readonly special: SpecialFiles,
+  ) {}
+
+  private layerDir(chainID: string): string {
+    return path.join(this.layersDir, chainHex(chainID));
+  }
+
+  private layerRecord(chainID: string): LayerRecord | undefined {
+    return readRecord<LayerRecord>(path.join(this.layerDir(chainID), 'layer.json'));
+  }
+
+  /** The fs dirs of a chain, top layer first (overlayfs' lowerdir order). */
+  private chain(top: string | undefined): string[] {
+    const dirs: string[] = [];
+    const seen = new Set<string>();
+    for (let id = top; id !== undefined;) {
+      if (seen.has(id)) throw new SiloError('Internal', `layer ${id} is its own ancestor`, 'the store is damaged; remove the image and pull it again');
+      seen.add(id);
+      const rec = this.layerRecord(id);
+      if (!rec) throw notFound(`layer ${id} is not unpacked`, 'pull the image again');
+      dirs.push(path.join(this.layerDir(id), 'fs'));
+      id = rec.parent;
+    }
+    return dirs;
+  }
+
+  async applyLayer(chainID: string, parent: string | undefined, tar: Readable, limits?: ExtractLimits): Promise<{ size: number }> {
+    const dir = this.layerDir(chainID);
+    const existing = this.layerRecord(chainID);
+    if (existing) {
+      tar.destroy();
+      return { size: existing.size };
+    }
+    if (parent !== undefined && !this.layerRecord(parent)) {
+      tar.destroy();
+      throw failedPrecondition(`parent layer ${parent} of ${chainID} is not unpacked`, 'unpack the layers of an image from the bottom up');
+    }
+    fs.mkdirSync(this.layersDir, { recursive: true, mode: 0o700 });
+    const tmp = path.join(this.layersDir, tempName());
+    try {
+      fs.mkdirSync(path.join(tmp, 'fs'), { recursive: true, mode: 0o755 });
+      const { bytes } = await extractLayer(tar, path.join(tmp, 'fs'), { special: this.special, whiteouts: 'overlay', limits });
+      const record: LayerRecord = { chainID, ...(parent !== undefined ? { parent } : {}), size: bytes };
+      writeRecord(path.join(tmp, 'layer.json'), record);
+      try {
+        fs.renameSync(tmp, dir);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;
+        // Another unpack of the same layer won: keep its copy.
+        fs.rmSync(tmp, { recursive: true, force: true });
+        return { size: this.layerRecord(chainID)?.size ?? bytes };
+      }
+      syncDir(this.layersDir);
+      return { size: bytes };
+    } catch (err) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  async hasLayer(chainID: string): Promise<boolean> {
+    return this.layerRecord(chainID) !== undefined;
+  }
+
+  async removeLayer(chainID: string): Promise<void> {
+    const dir = this.layerDir(chainID);
+    if (!this.layerRecord(chainID)) return;
+    const { layers, snapshots } = await this.list();
+    for (const id of layers) {
+      if (this.layerRecord(id)?.parent === chainID) throw failedPrecondition(`layer ${chainID} is the parent of layer ${id}`, 'remove the images built on it first');
+    }
+    for (const key of snapshots) {
+      const rec = readRecord<SnapshotRecord>(path.join(this.snapshotsDir, key, 'snapshot.json'));
+      if (rec?.parent !== undefined && this.chainIDs(rec.parent).includes(chainID)) {
+        throw failedPrecondition(`layer ${chainID} is in use by container snapshot ${key}`, 'remove the container first');
+      }
+    }
+    // Out of sight first (atomic), then deleted at leisure.
+    const doomed = path.join(this.layersDir, tempName());
+    fs.renameSync(dir, doomed);
+    fs.rmSync(doomed, { recursive: true, force: true });
+  }
+
+  private chainIDs(top: string): string[] {
+    const ids: string[] = [];
+    for (let id: string | undefined = top; id !== undefined && !ids.includes(id); id = this.layerRecord(id)?.parent) ids.push(id);
+    return ids;
+  }
+
+  async prepare(key: string, parent: string | undefined): Promise<Mount[]> {
+    checkKey(key);
+    const dir = path.join(this.snapshotsDir, key);
+    if (fs.existsSync(dir)) throw alreadyExists(`snapshot ${key} already exists`, 'remove it first');
+    this.chain(parent); // every layer present
+    fs.mkdirSync(this.snapshotsDir, { recursive: true, mode: 0o700 });
+    const tmp = path.join(this.snapshotsDir, tempName());
+    try {
+      for (const sub of ['upper', 'work', 'empty']) fs.mkdirSync(path.join(tmp, sub), { recursive: true, mode: 0o755 });
+      const record: SnapshotRecord = { key, ...(parent !== undefined ? { parent } : {}) };
+      writeRecord(path.join(tmp, 'snapshot.json'), record);
+      fs.renameSync(tmp, dir);
+    } catch (err) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw alreadyExists(`snapshot ${key} already exists`, 'remove it first');
+      }
+      throw err;
+    }
+    syncDir(this.snapshotsDir);
+    return this.mounts(key);
+  }
+
+  private snapshot(key: string): { dir: string; record: SnapshotRecord } {
+    checkKey(key);
+    const dir = path.join(this.snapshotsDir, key);
+    const record = readRecord<SnapshotRecord>(path.join(dir, 'snapshot.json'));
+    if (!record) throw notFound(`snapshot ${key} does not exist`);
+    return { dir, record };
+  }
+
+  private lowers(dir: string, record: SnapshotRecord): string[] {
+    const lowers = this.chain(record.parent);
+    // overlayfs needs at least one lower dir: an image without layers gets an empty one.
+    return lowers.length > 0 ? lowers : [path.join(dir, 'empty')];
+  }
+
+  async mounts(key: string): Promise<Mount[]> {
+    const { dir, record } = this.snapshot(key);
+    return [{
+      type: 'overlay',
+      source: 'overlay',
+      options: [
+        `lowerdir=${this.lowers(dir, record).join(':')}`,
+        `upperdir=${path.join(dir, 'upper')}`,
+        `workdir=${path.join(dir, 'work')}`,
+      ],
+    }];
+  }
+
+  async changes(key: string): Promise<Change[]> {
+    const { dir, record } = this.snapshot(key);
+    return overlayChanges(path.join(dir, 'upper'), this.chain(record.parent), this.special);
+  }
+
+  exportChanges(key: string): Readable {
+    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    this.changes(key).then((changes) => {
+      const { dir } = this.snapshot(key);
+      const tar = packChanges(path.join(dir, 'upper'), changes, this.special);
+      tar.on('error', (err) => out.destroy(err));
+      tar.pipe(out);
+    }, (err) => out.destroy(err));
+    return out;
+  }
+
+  async remove(key: string): Promise<void> {
+    const { dir } = this.snapshot(key);
+    const doomed = path.join(this.snapshotsDir, tempName());
+    fs.renameSync(dir, doomed);
+    fs.rmSync(doomed, { recursive: true, force: true });
+  }
+
+  async list(): Promise<{ layers: string[]; snapshots: string[] }> {
+    const names = (dir: string) => {
+      try { return fs.readdirSync(dir).filter((n) => !n.startsWith(TEMP_PREFIX)).sort(); } catch { return []; }
+    };
+    const layers = names(this.layersDir)
+      .filter((n) => /^[0-9a-f]{64}$/.test(n) && fs.existsSync(path.join(this.layersDir, n, 'layer.json')))
+      .map((n) => `sha256:${n}`);
+    const snapshots = names(this.snapshotsDir).filter((n) => KEY.test(n) && fs.existsSync(path.join(this.snapshotsDir, n, 'snapshot.json')));
+    return { layers, snapshots };
+  }
+}
