@@ -85,7 +85,7 @@ function parseMemoryLoose(v: string): number {
 }
 
 /** Follows a container's log until it has exited, printing as it goes; resolves with the last cursor. */
-async function followLogs(cli: Cli, id: string, opts: { timestamps?: boolean; tail?: number; since?: string; until?: string; follow?: boolean; cursor?: string }) {
+async function followLogs(cli: Cli, id: string, opts: { timestamps?: boolean; tail?: number; since?: string; until?: string; follow?: boolean; cursor?: string; awaitStart?: boolean }) {
   const conn = await cli.engine();
   let cursor = opts.cursor;
   const token = cli.onLines((lines) => {
@@ -93,7 +93,7 @@ async function followLogs(cli: Cli, id: string, opts: { timestamps?: boolean; ta
     if (lines.length) cursor = lines[lines.length - 1].cursor;
   });
   try {
-    await conn.sendRequest(P.ContainerLogsRequest.type, { id, stream: token, follow: opts.follow ?? true, tail: opts.tail, since: opts.since, until: opts.until, cursor: opts.cursor });
+    await conn.sendRequest(P.ContainerLogsRequest.type, { id, stream: token, follow: opts.follow ?? true, tail: opts.tail, since: opts.since, until: opts.until, cursor: opts.cursor, awaitStart: opts.awaitStart });
   } finally {
     cli.offLines(token);
   }
@@ -118,8 +118,11 @@ const run: Command = {
       return 0;
     }
     // Subscribe to the log and the exit BEFORE starting, so nothing can be missed (and --rm waits for us).
-    const logs = followLogs(cli, id, {});
+    const logs = followLogs(cli, id, { awaitStart: true });
     const exit = conn.sendRequest(P.ContainerWaitRequest.type, { id });
+    // If start fails these two never settle normally; they are rejected when the connection closes.
+    logs.catch(() => undefined);
+    exit.catch(() => undefined);
     await conn.sendRequest(P.ContainerStartRequest.type, { id, consoleSize: params.tty ? cli.consoleSize() : undefined });
     let stopInput = () => {};
     if (params.openStdin || params.tty) {
@@ -162,8 +165,10 @@ const start: Command = {
     if (bool(p, 'attach')) {
       const id = p.args[0];
       const info = (await conn.sendRequest(P.ContainerInspectRequest.type, { id })) as { Id: string };
-      const logs = followLogs(cli, info.Id, { tail: 0 });
+      const logs = followLogs(cli, info.Id, { tail: 0, awaitStart: true });
       const exit = conn.sendRequest(P.ContainerWaitRequest.type, { id: info.Id });
+      logs.catch(() => undefined);
+      exit.catch(() => undefined);
       await conn.sendRequest(P.ContainerStartRequest.type, { id: info.Id });
       const [status] = await Promise.all([exit, logs]);
       return status.exitCode;

@@ -1,3 +1,7 @@
+// Before anything touches libuv's thread pool: blocking HCS calls run there on Windows (hcs.md §8),
+// and the default of 4 threads would let a few slow calls stall every file operation.
+process.env.UV_THREADPOOL_SIZE ??= '64';
+
 // `silo`: docker-compatible verbs over the engine protocol. Errors end as one line on stderr with
 // what to do, and docker's exit codes (125 when `run` itself fails; the container's code otherwise).
 import { ResponseError } from 'vscode-jsonrpc';

@@ -269,7 +269,17 @@ export interface LogLine {
 export namespace ContainerLogsRequest {
   export const method = 'containers/logs';
   export const type = new RequestType<
-    { id: string; stream: string; follow?: boolean; since?: string; until?: string; tail?: number; cursor?: string },
+    {
+      id: string;
+      stream: string;
+      follow?: boolean;
+      since?: string;
+      until?: string;
+      tail?: number;
+      cursor?: string;
+      /** Follow a created container through its start (how `run` subscribes before starting it). */
+      awaitStart?: boolean;
+    },
     { cursor?: string },
     void
   >(method);
@@ -281,10 +291,17 @@ export namespace StreamLinesNotification {
   export const type = new NotificationType<{ stream: string; lines: LogLine[] }>(method);
 }
 
+export interface StreamInput {
+  stream: string;
+  data?: string; // base64
+  close?: boolean;
+  resize?: ConsoleSize;
+}
+
 /** Keyboard input and terminal size for an attached container or exec, addressed by its stream token. */
 export namespace StreamInputNotification {
   export const method = 'stream/input';
-  export const type = new NotificationType<{ stream: string; data?: string /* base64 */; close?: boolean; resize?: ConsoleSize }>(method);
+  export const type = new NotificationType<StreamInput>(method);
 }
 
 export namespace ContainerAttachRequest {

@@ -54,6 +54,22 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
   const closed = new AbortController();
   /** Input sinks of attached containers and execs on this connection, by stream token. */
   const inputs = new Map<string, MonitorConnection>();
+  /** Input that arrived before its sink was open (the client sends as soon as it has asked). */
+  const early = new Map<string, P.StreamInput[]>();
+  const deliver = (sink: MonitorConnection, p: P.StreamInput) => {
+    if (p.data) sink.writeStdin(Buffer.from(p.data, 'base64'));
+    if (p.resize) sink.resize(p.resize.rows, p.resize.cols);
+    if (p.close) sink.closeStdin();
+  };
+  const openInput = (stream: string, sink: MonitorConnection) => {
+    inputs.set(stream, sink);
+    for (const p of early.get(stream) ?? []) deliver(sink, p);
+    early.delete(stream);
+  };
+  const closeInput = (stream: string) => {
+    inputs.delete(stream);
+    early.delete(stream);
+  };
   const subs: Disposable[] = [];
 
   const handle = <Params, Result>(type: { method: string }, fn: (p: Params, token: CancellationToken) => Promise<Result>) => {
@@ -140,13 +156,13 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
   handle<{ id: string }, P.ExitInfo>(P.ContainerWaitRequest.type, (p) => engine.containers.wait(p.id));
   handle<{ id: string }, P.Change[]>(P.ContainerDiffRequest.type, (p) => engine.containers.diff(p.id));
 
-  handle<{ id: string; stream: string; follow?: boolean; since?: string; until?: string; tail?: number; cursor?: string }, { cursor?: string }>(
+  handle<{ id: string; stream: string; follow?: boolean; since?: string; until?: string; tail?: number; cursor?: string; awaitStart?: boolean }, { cursor?: string }>(
     P.ContainerLogsRequest.type,
     async (p, token) => {
       const ac = abortOn(token, closed.signal);
       const out = lineBatcher(conn, p.stream);
       let cursor: string | undefined;
-      const lines = await engine.containers.logs(p.id, { follow: p.follow, since: p.since, until: p.until, tail: p.tail, cursor: p.cursor, signal: ac.signal });
+      const lines = await engine.containers.logs(p.id, { follow: p.follow, since: p.since, until: p.until, tail: p.tail, cursor: p.cursor, awaitStart: p.awaitStart, signal: ac.signal });
       for await (const line of lines) {
         out.push(line);
         cursor = line.cursor;
@@ -158,7 +174,7 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
 
   handle<{ id: string; stream: string }, P.ExitInfo>(P.ContainerAttachRequest.type, async (p, token) => {
     const monitor = await engine.containers.attach(p.id);
-    inputs.set(p.stream, monitor);
+    openInput(p.stream, monitor);
     const ac = abortOn(token, closed.signal);
     try {
       const aborted = new Promise<undefined>((resolve) => ac.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
@@ -166,7 +182,7 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
       if (!exit) return engine.containers.wait(p.id);
       return exit;
     } finally {
-      inputs.delete(p.stream);
+      closeInput(p.stream);
       monitor.close();
     }
   });
@@ -176,7 +192,7 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
     P.ExitInfo
   >(P.ExecRequest.type, async (p, token) => {
     const session = await engine.containers.exec(p.id, p);
-    if (session.control) inputs.set(p.stream, session.control);
+    if (session.control) openInput(p.stream, session.control);
     const ac = abortOn(token, closed.signal);
     const out = lineBatcher(conn, p.stream);
     try {
@@ -184,18 +200,16 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
       out.flush();
       return await session.exited;
     } finally {
-      inputs.delete(p.stream);
+      closeInput(p.stream);
       session.control?.close();
     }
   });
 
   subs.push(
-    conn.onNotification(P.StreamInputNotification.method, (p: { stream: string; data?: string; close?: boolean; resize?: P.ConsoleSize }) => {
+    conn.onNotification(P.StreamInputNotification.method, (p: P.StreamInput) => {
       const sink = inputs.get(p.stream);
-      if (!sink) return;
-      if (p.data) sink.writeStdin(Buffer.from(p.data, 'base64'));
-      if (p.resize) sink.resize(p.resize.rows, p.resize.cols);
-      if (p.close) sink.closeStdin();
+      if (sink) deliver(sink, p);
+      else if ((early.get(p.stream)?.length ?? 0) < 10_000) early.set(p.stream, [...(early.get(p.stream) ?? []), p]);
     }),
   );
 

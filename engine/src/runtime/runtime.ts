@@ -22,6 +22,8 @@ export interface ProcessSpec {
   terminal: boolean;
   /** Keep stdin open for attach / -i. */
   stdin: boolean;
+  /** Windows: args are already one command line (image config ArgsEscaped): joined with spaces, not quoted. */
+  argsEscaped?: boolean;
 }
 
 export interface BindMount {

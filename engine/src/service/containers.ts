@@ -1,6 +1,7 @@
 // Container use cases: create, start, stop, kill, rm, wait, logs, exec, diff, inspect, list.
 // What the RPC server, the CLI (through it) and the Docker API all call; it never sees the platform:
 // a Snapshotter makes the root filesystem and a Runtime runs the process.
+import { randomBytes } from 'node:crypto';
 import { promises as fs, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, SiloError } from '../errors';
@@ -81,7 +82,6 @@ export class ContainerService {
   private readonly dir: string;
   /** Exit promises of containers whose monitor this engine watches, keyed by id. */
   private readonly watching = new Map<string, Promise<void>>();
-  private execCounter = 0;
   /** Log readers per container id or name: auto-removal waits until they have read to the end. */
   private readonly holds = new Map<string, number>();
 
@@ -406,7 +406,12 @@ export class ContainerService {
     return rec.id;
   }
 
-  async logs(idOrName: string, opts: Omit<LogReadOptions, 'done'>): Promise<AsyncGenerator<LogLine>> {
+  /**
+   * The container's log. With follow, lines come until the container has exited; `awaitStart` (how
+   * `run` subscribes before starting) follows a created container through its start, while a plain
+   * follow of a never-started container ends at once, as docker's does.
+   */
+  async logs(idOrName: string, opts: Omit<LogReadOptions, 'done'> & { awaitStart?: boolean }): Promise<AsyncGenerator<LogLine>> {
     const release = this.hold(idOrName);
     let rec: ContainerRecord;
     try {
@@ -418,7 +423,12 @@ export class ContainerService {
     const files = containerFiles(path.join(this.dir, rec.id));
     // Done once the monitor has written the exit record, which it does after flushing the log.
     // A created container is followed until it has run and exited.
-    const done = async () => (await readExit(files.exit)) !== undefined && (await this.read(rec.id))?.state.status !== 'created';
+    const startedOnce = rec.state.status !== 'created';
+    const done = async () => {
+      const status = (await this.read(rec.id))?.state.status;
+      if (status === 'created') return !opts.awaitStart && !startedOnce;
+      return (await readExit(files.exit)) !== undefined;
+    };
     const lines = readLog(files.log, { ...opts, done });
     return (async function* () {
       try {
@@ -441,7 +451,8 @@ export class ContainerService {
     const rec = await this.resolve(idOrName);
     if (rec.state.status !== 'running') throw failedPrecondition(`Container ${rec.id} is not running`);
     if (!opts.cmd.length) throw invalidArgument('no command specified for exec');
-    const execId = `${process.pid}-${++this.execCounter}-${Date.now().toString(36)}`;
+    // Short: it names the exec's socket, and socket paths are limited to 108 bytes.
+    const execId = randomBytes(4).toString('hex');
     const dir = path.join(this.dir, rec.id);
     const proc = {
       args: opts.cmd,

@@ -20,8 +20,9 @@ test('run -d, ps, logs -f until exit, wait, rm', () => {
   assert.equal(silo.ok(['wait', 'counter']), '4\n');
   assert.match(silo.ok(['ps', '-a']), /Exited \(4\)/);
   assert.doesNotMatch(silo.ok(['ps']), /counter/);
-  const stamped = silo.ok(['logs', '-t', '--tail', '1', 'counter']);
-  assert.match(stamped, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line 3\n$/);
+  const stamped = silo.run(['logs', '-t', '--tail', '2', 'counter']);
+  assert.match(stamped.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line 3\n$/);
+  assert.match(stamped.stderr, /^\S+Z done\n$/);
   assert.equal(silo.ok(['rm', 'counter']), 'counter\n');
   assert.equal(silo.run(['logs', 'counter']).code, 1);
 });
@@ -67,7 +68,8 @@ test('a handled SIGTERM stops the container gracefully with its own exit code', 
 test('diff lists added, changed and deleted paths of the container layer', () => {
   silo.ok(['run', '--name', 'changer', 'busybox', 'sh', '-c', 'mkdir -p /work && echo x > /work/new.txt && echo y >> /etc/passwd && rm /bin/true']);
   const diff = silo.ok(['diff', 'changer']).trim().split('\n');
-  for (const want of ['A /work', 'A /work/new.txt', 'C /etc', 'C /etc/passwd', 'C /bin', 'D /bin/true']) assert.ok(diff.includes(want), `${want} in ${diff}`);
+  // As docker diff on overlay2 prints it: a parent directory is listed for additions and deletions inside it.
+  assert.deepEqual(diff, ['C /bin', 'D /bin/true', 'C /etc/passwd', 'A /work', 'A /work/new.txt']);
   silo.ok(['rm', 'changer']);
 });
 

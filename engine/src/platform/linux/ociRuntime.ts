@@ -87,7 +87,7 @@ async function writeEtcFiles(dir: string, spec: ContainerSpec) {
 }
 
 /** Spawns the monitor and waits for its start-up report on fd 3. */
-function launchMonitor(host: LinuxHost, args: string[], monitorLog: string): Promise<Started> {
+function launchMonitor(host: LinuxHost, args: string[], monitorLog: string, what: 'container' | 'exec process'): Promise<Started> {
   return new Promise((resolve, reject) => {
     void fs.open(monitorLog, 'a').then((logHandle) => {
       const child = spawn(host.monitorPath, args, {
@@ -108,20 +108,20 @@ function launchMonitor(host: LinuxHost, args: string[], monitorLog: string): Pro
           parsed = undefined;
         }
         if (parsed && 'pid' in parsed) resolve({ pid: parsed.pid, monitorPid: child.pid! });
-        else reject(startError(parsed));
+        else reject(startError(parsed, what));
       });
       child.on('error', (err) => reject(new SiloError('Unavailable', `cannot start the container monitor: ${err.message}`)));
     }, reject);
   });
 }
 
-function startError(report: { error: string; exitCode: number } | undefined): SiloError {
+function startError(report: { error: string; exitCode: number } | undefined, what: string): SiloError {
   if (!report) return new SiloError('Internal', 'the container monitor exited without a report', 'see monitor.log in the container directory');
   const msg = report.error.replace(/^crun: |^runc: /, '');
   // Docker's exit codes for `run`: 127 command not found, 126 not executable (docker run reference).
-  if (/not found|no such file/i.test(msg)) return Object.assign(new SiloError('InvalidArgument', `failed to start the container: ${msg}`), { exitCode: 127 });
-  if (/permission denied/i.test(msg)) return Object.assign(new SiloError('InvalidArgument', `failed to start the container: ${msg}`), { exitCode: 126 });
-  return Object.assign(new SiloError('FailedPrecondition', `failed to start the container: ${msg}`), { exitCode: 125 });
+  if (/not found|no such file/i.test(msg)) return Object.assign(new SiloError('InvalidArgument', `failed to start the ${what}: ${msg}`), { exitCode: 127 });
+  if (/permission denied/i.test(msg)) return Object.assign(new SiloError('InvalidArgument', `failed to start the ${what}: ${msg}`), { exitCode: 126 });
+  return Object.assign(new SiloError('FailedPrecondition', `failed to start the ${what}: ${msg}`), { exitCode: 125 });
 }
 
 export class OciRuntime implements Runtime {
@@ -158,7 +158,7 @@ export class OciRuntime implements Runtime {
       const ip = p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;
       args.push('--port', `${ip}:${p.hostPort}:${p.containerPort}`);
     }
-    return launchMonitor(this.host, args, files.monitorLog);
+    return launchMonitor(this.host, args, files.monitorLog, 'container');
   }
 
   async exec(spec: ContainerSpec, execId: string, proc: ProcessSpec, io: ContainerIO): Promise<Started> {
@@ -170,7 +170,7 @@ export class OciRuntime implements Runtime {
     if (proc.terminal) args.push('--terminal');
     if (proc.stdin) args.push('--stdin');
     try {
-      return await launchMonitor(this.host, args, files.monitorLog);
+      return await launchMonitor(this.host, args, files.monitorLog, 'exec process');
     } catch (err) {
       if (err instanceof SiloError && /does not exist|not running/i.test(err.message)) throw notFound(`container ${spec.id} is not running`);
       throw err;

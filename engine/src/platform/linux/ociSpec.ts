@@ -1,6 +1,7 @@
 // The OCI runtime config.json for a container, with Docker's defaults: the capability set, masked
 // and read-only paths, no-new-privileges, cgroup limits (moby oci/defaults.go, daemon/oci_linux.go).
 // Pure: everything it needs comes in as arguments, so it is unit-tested without a runtime.
+import { readFileSync } from 'node:fs';
 import { invalidArgument } from '../../errors';
 import type { ContainerSpec, ProcessSpec } from '../../runtime/runtime';
 
@@ -18,6 +19,23 @@ export const MASKED_PATHS = [
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 const CPU_PERIOD = 100_000;
+
+/**
+ * Docker gives containers dockerd's own open-files limit (1048576 on most systems). A process may not
+ * raise its hard limit, so take the engine's and cap it there: a sandbox with a lower hard limit
+ * would otherwise refuse every container ("setrlimit RLIMIT_NOFILE: Operation not permitted").
+ */
+export const NOFILE_LIMIT = Math.min(1048576, hardNofileLimit());
+
+function hardNofileLimit(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const hard = line?.trim().split(/\s+/)[4];
+    return hard === 'unlimited' || hard === undefined ? 1048576 : Number(hard);
+  } catch {
+    return 1048576;
+  }
+}
 
 export interface ResolvedUser {
   uid: number;
@@ -114,7 +132,7 @@ function processSection(p: ProcessSpec, user: ResolvedUser, consoleSize?: { rows
       inheritable: [],
       ambient: [],
     },
-    rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1048576, soft: 1048576 }],
+    rlimits: [{ type: 'RLIMIT_NOFILE', hard: NOFILE_LIMIT, soft: NOFILE_LIMIT }],
     noNewPrivileges: true,
   };
 }

@@ -174,6 +174,7 @@ export class OverlaySnapshotter implements Snapshotter {
     const tmp = path.join(this.snapshotsDir, tempName());
     try {
       for (const sub of ['upper', 'work', 'empty']) fs.mkdirSync(path.join(tmp, sub), { recursive: true, mode: 0o755 });
+      makeInitLayer(path.join(tmp, 'init'));
       const record: SnapshotRecord = { key, ...(parent !== undefined ? { parent } : {}) };
       writeRecord(path.join(tmp, 'snapshot.json'), record);
       fs.renameSync(tmp, dir);
@@ -199,7 +200,10 @@ export class OverlaySnapshotter implements Snapshotter {
   private lowers(dir: string, record: SnapshotRecord): string[] {
     const lowers = this.chain(record.parent);
     // overlayfs needs at least one lower dir: an image without layers gets an empty one.
-    return lowers.length > 0 ? lowers : [path.join(dir, 'empty')];
+    const image = lowers.length > 0 ? lowers : [path.join(dir, 'empty')];
+    // Snapshots made before the init layer existed have none.
+    const init = path.join(dir, 'init');
+    return fs.existsSync(init) ? [init, ...image] : image;
   }
 
   async mounts(key: string): Promise<Mount[]> {
@@ -217,7 +221,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async changes(key: string): Promise<Change[]> {
     const { dir, record } = this.snapshot(key);
-    return overlayChanges(path.join(dir, 'upper'), this.chain(record.parent), this.special);
+    return overlayChanges(path.join(dir, 'upper'), this.lowers(dir, record), this.special);
   }
 
   exportChanges(key: string): Readable {
@@ -248,4 +252,14 @@ export class OverlaySnapshotter implements Snapshotter {
     const snapshots = names(this.snapshotsDir).filter((n) => KEY.test(n) && fs.existsSync(path.join(this.snapshotsDir, n, 'snapshot.json')));
     return { layers, snapshots };
   }
+}
+
+/**
+ * Docker's init layer (moby daemon/initlayer): the mount points the runtime binds over — /etc/hosts,
+ * /etc/hostname, /etc/resolv.conf and the kernel filesystems — as empty files and directories in a
+ * lower layer of their own, so creating them never shows up in the container's diff or commit.
+ */
+function makeInitLayer(dir: string): void {
+  for (const d of ['dev/pts', 'dev/shm', 'proc', 'sys', 'etc']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
+  for (const f of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf']) fs.writeFileSync(path.join(dir, f), '', { mode: 0o644 });
 }
