@@ -490,7 +490,11 @@ int main(int argc, char **argv) {
   int console_listen = -1;
   char console_path[4200];
   if (opt.terminal) {
-    snprintf(console_path, sizeof console_path, "%s.console", opt.socket);
+    // <name>.sock -> <name>.tty: no longer than the control socket's path, which the engine checked fits.
+    snprintf(console_path, sizeof console_path, "%s", opt.socket);
+    size_t cl = strlen(console_path);
+    if (cl > 5 && strcmp(console_path + cl - 5, ".sock") == 0) strcpy(console_path + cl - 5, ".tty");
+    else snprintf(console_path, sizeof console_path, "%s.tty", opt.socket);
     console_listen = listen_unix(console_path);
   } else {
     if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
