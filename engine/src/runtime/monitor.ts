@@ -3,10 +3,21 @@
 // Platform-neutral: a Windows monitor keeps the same files and speaks the same frames.
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ExitStatus } from './runtime';
 
-/** A container's files under containers/<id>/. Names are short: socket paths must fit in 108 bytes. */
+/**
+ * Where control sockets live: a short runtime directory, not the data root, because a Unix socket
+ * path holds at most 107 bytes and a data root may be long. /run is cleared at boot, exactly when the
+ * monitors behind the sockets are gone too (Docker keeps its runtime sockets under /run the same way).
+ */
+export function runDir(containerDir: string): string {
+  const base = process.env.SILO_RUN_DIR ?? (process.platform === 'win32' ? path.join(os.tmpdir(), 'silo') : '/run/silo');
+  return path.join(base, 'containers', path.basename(containerDir));
+}
+
+/** A container's files: state and logs under containers/<id>/ in the data root, its socket in runDir. */
 export function containerFiles(dir: string) {
   return {
     dir,
@@ -14,7 +25,7 @@ export function containerFiles(dir: string) {
     bundle: path.join(dir, 'bundle'),
     log: path.join(dir, 'container.log'),
     exit: path.join(dir, 'exit.json'),
-    socket: path.join(dir, 'a.sock'),
+    socket: path.join(runDir(dir), 'a.sock'),
     monitorLog: path.join(dir, 'monitor.log'),
   };
 }
@@ -25,8 +36,17 @@ export function execFiles(dir: string, n: string) {
     process: path.join(dir, `e${n}.json`),
     log: path.join(dir, `e${n}.log`),
     exit: path.join(dir, `e${n}.exit`),
-    socket: path.join(dir, `e${n}.sock`),
+    socket: path.join(runDir(dir), `e${n}.sock`),
   };
+}
+
+/** Creates a container's owner-only runtime directory (before its monitor binds a socket there). */
+export async function makeRunDir(containerDir: string): Promise<void> {
+  await fs.mkdir(runDir(containerDir), { recursive: true, mode: 0o700 });
+}
+
+export async function removeRunDir(containerDir: string): Promise<void> {
+  await fs.rm(runDir(containerDir), { recursive: true, force: true });
 }
 
 export async function readExit(file: string): Promise<ExitStatus | undefined> {

@@ -14,7 +14,7 @@ import type { Change } from '../layers/changes';
 import type { Snapshotter } from '../layers/snapshotter';
 import { exitedState, generateName, initialState, newContainerId, VALID_NAME, type ContainerRecord } from '../runtime/container';
 import { readLog, type LogLine, type LogReadOptions } from '../runtime/logs';
-import { containerFiles, execFiles, MonitorConnection, readExit } from '../runtime/monitor';
+import { containerFiles, execFiles, MonitorConnection, readExit, removeRunDir } from '../runtime/monitor';
 import { mergeEnv, signalNumber } from '../runtime/options';
 import type { BindMount, ContainerSpec, ExitStatus, Isolation, PortMapping, Runtime } from '../runtime/runtime';
 import type { EventBus } from './events';
@@ -402,6 +402,7 @@ export class ContainerService {
     await this.deps.snapshotter.remove(rec.id);
     await fs.rm(this.recordPath(rec.id), { force: true });
     await fs.rm(dir, { recursive: true, force: true });
+    await removeRunDir(dir);
     this.deps.events.emit('container', 'destroy', rec.id, { name: rec.name, image: rec.image });
     return rec.id;
   }

@@ -14,7 +14,7 @@ import { EventBus } from './events';
 import { ImageService } from './images';
 
 export const VERSION = '0.1.0';
-const MAX_ROOT_BYTES = 107 - '/containers/'.length - 64 - '/e00000000.sock'.length;
+const MAX_ROOT_BYTES = 107 - '/docker.sock'.length;
 export const API_VERSION = '1.0';
 
 /** What a host platform brings: made by platform/<os>/ and nothing else. */
@@ -71,10 +71,9 @@ export class Engine {
 
   /** Creates the data root (owner-only) and picks up containers that kept running while no engine was up. */
   async init(): Promise<void> {
-    // Each container's control socket is <root>/containers/<64 hex>/<name>.sock; Unix socket paths
-    // hold at most 107 bytes, which leaves the data root about 28.
+    // engine.sock lives in the data root itself, and a Unix socket path holds at most 107 bytes.
     if (process.platform !== 'win32' && Buffer.byteLength(this.root) > MAX_ROOT_BYTES) {
-      throw invalidArgument(`the data root path ${this.root} is too long for container sockets (at most ${MAX_ROOT_BYTES} bytes)`, 'choose a shorter --root, e.g. /var/lib/silo');
+      throw invalidArgument(`the data root path ${this.root} is too long for the engine socket (at most ${MAX_ROOT_BYTES} bytes)`, 'choose a shorter --root, e.g. /var/lib/silo');
     }
     await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
     await fs.chmod(this.root, 0o700);

@@ -6,7 +6,7 @@ import { promises as fs, readFileSync, lstatSync } from 'node:fs';
 import * as path from 'node:path';
 import { invalidArgument, notFound, SiloError } from '../../errors';
 import { writeFileAtomic } from '../../store/atomic';
-import { containerFiles, execFiles, type MonitorReport } from '../../runtime/monitor';
+import { containerFiles, execFiles, makeRunDir, type MonitorReport } from '../../runtime/monitor';
 import type { ContainerIO, ContainerSpec, ProcessSpec, Runtime, Started } from '../../runtime/runtime';
 import type { Mount } from '../../layers/snapshotter';
 import { linuxHost, type LinuxHost } from './host';
@@ -146,6 +146,7 @@ export class OciRuntime implements Runtime {
     const config = ociSpec(spec, { etcFiles, readImageFile: overlayFileReader(spec.rootfs), consoleSize: io.consoleSize });
     await writeFileAtomic(path.join(files.bundle, 'config.json'), JSON.stringify(config));
     await fs.rm(files.exit, { force: true });
+    await makeRunDir(io.dir);
     const args = [
       'create', '--id', spec.id, ...this.commonArgs(), '--bundle', files.bundle,
       '--log', files.log, '--exit', files.exit, '--socket', files.socket,

@@ -8,7 +8,7 @@
 // ShouldTerminateOnLastHandleClosed, so containers end with the engine; monitorPid is this process.
 import { notFound, notImplemented } from '../../errors';
 import type { ContainerIO, ContainerSpec, ProcessSpec, Runtime, Started } from '../../runtime/runtime';
-import { containerFiles, execFiles } from '../../runtime/monitor';
+import { containerFiles, execFiles, makeRunDir } from '../../runtime/monitor';
 import { processContainerDocument } from './documents/computeSystem';
 import { hypervContainerDocument, utilityVmImagePath } from './documents/containerConfigV1';
 import { processParameters } from './documents/processParameters';
@@ -78,6 +78,7 @@ export class HcsRuntime implements Runtime {
       await system.start();
       const init = await system.createProcess(processParameters(spec.process, consoleOf(spec.process, io)));
       const files = containerFiles(io.dir);
+      await makeRunDir(io.dir);
       const monitor = new ProcessMonitor(init, { log: files.log, exit: files.exit, socket: files.socket }, spec.process.stdin);
       const entry: Running = { system, chain, mounted, init, monitor, done: Promise.resolve() };
       entry.done = monitor.done.then(() => this.teardown(spec.id, entry));
@@ -98,6 +99,7 @@ export class HcsRuntime implements Runtime {
     const r = this.running.get(spec.id);
     if (!r) throw notFound(`Container ${spec.id.slice(0, 12)} is not running`, 'start it first');
     const p = await r.system.createProcess(processParameters(proc, consoleOf(proc, io)));
+    await makeRunDir(io.dir);
     const monitor = new ProcessMonitor(p, execFiles(io.dir, execId), proc.stdin);
     void monitor.done.finally(() => p.close());
     await monitor.ready;
