@@ -84,20 +84,33 @@ function parseMemoryLoose(v: string): number {
   return Number(m[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[m[2].toLowerCase()];
 }
 
-/** Follows a container's log until it has exited, printing as it goes; resolves with the last cursor. */
-async function followLogs(cli: Cli, id: string, opts: { timestamps?: boolean; tail?: number; since?: string; until?: string; follow?: boolean; cursor?: string; awaitStart?: boolean }) {
+interface FollowOptions {
+  timestamps?: boolean;
+  tail?: number;
+  since?: string;
+  until?: string;
+  follow?: boolean;
+  awaitStart?: boolean;
+  /** In: resume after this line. Out: the last line printed, kept current as lines arrive. */
+  position?: { cursor?: string };
+}
+
+/** Prints a container's log (following it until it has exited, by default). */
+async function followLogs(cli: Cli, id: string, opts: FollowOptions) {
   const conn = await cli.engine();
-  let cursor = opts.cursor;
+  const position = opts.position ?? {};
   const token = cli.onLines((lines) => {
     cli.printLines(lines, opts.timestamps);
-    if (lines.length) cursor = lines[lines.length - 1].cursor;
+    if (lines.length) position.cursor = lines[lines.length - 1].cursor;
   });
   try {
-    await conn.sendRequest(P.ContainerLogsRequest.type, { id, stream: token, follow: opts.follow ?? true, tail: opts.tail, since: opts.since, until: opts.until, cursor: opts.cursor, awaitStart: opts.awaitStart });
+    await conn.sendRequest(P.ContainerLogsRequest.type, {
+      id, stream: token, follow: opts.follow ?? true, tail: position.cursor ? undefined : opts.tail, since: opts.since, until: opts.until,
+      cursor: position.cursor, awaitStart: opts.awaitStart,
+    });
   } finally {
     cli.offLines(token);
   }
-  return cursor;
 }
 
 const run: Command = {
@@ -236,12 +249,11 @@ const logs: Command = {
     const tailFlag = str(p, 'tail');
     const tail = tailFlag === undefined || tailFlag === 'all' ? undefined : Number(tailFlag);
     if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) throw invalidArgument(`invalid --tail "${tailFlag}"`, 'give a number of lines or "all"');
-    const opts = { follow: bool(p, 'follow'), timestamps: bool(p, 'timestamps'), since: str(p, 'since'), until: str(p, 'until'), tail };
-    let cursor: string | undefined;
+    const opts = { follow: bool(p, 'follow'), timestamps: bool(p, 'timestamps'), since: str(p, 'since'), until: str(p, 'until'), tail, position: {} };
     // Following survives an engine restart: reconnect and resume after the last line printed.
     for (let attempt = 0; ; attempt++) {
       try {
-        await followLogs(cli, p.args[0], cursor ? { ...opts, tail: undefined, cursor } : opts).then((c) => (cursor = c));
+        await followLogs(cli, p.args[0], opts);
         return 0;
       } catch (err) {
         const lost = /connection (got disposed|is closed)|ECONNRESET|EPIPE|socket/i.test(String((err as Error).message));

@@ -4,7 +4,7 @@ process.env.UV_THREADPOOL_SIZE ??= '64';
 
 // `silo`: docker-compatible verbs over the engine protocol. Errors end as one line on stderr with
 // what to do, and docker's exit codes (125 when `run` itself fails; the container's code otherwise).
-import { ResponseError } from 'vscode-jsonrpc';
+import { ErrorCodes as JsonRpcErrorCodes, ResponseError } from 'vscode-jsonrpc';
 import { SiloError } from '../errors';
 import type { ErrorData } from '../protocol';
 import { defaultDataRoot } from '../rpc/connect';
@@ -28,6 +28,9 @@ function usage(): string {
 /** One line for the user: the message, then what to do. */
 export function errorLine(err: unknown): { line: string; exitCode?: number } {
   if (err instanceof SiloError) return { line: err.line, exitCode: (err as { exitCode?: number }).exitCode };
+  if (err instanceof ResponseError && err.code === JsonRpcErrorCodes.PendingResponseRejected) {
+    return { line: 'the engine stopped while handling this request: run the command again (the engine restarts), and see engine.log in the data root if it recurs' };
+  }
   if (err instanceof ResponseError) {
     const data = err.data as ErrorData | undefined;
     return { line: data?.hint ? `${err.message}: ${data.hint}` : err.message, exitCode: data?.exitCode };

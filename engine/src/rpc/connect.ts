@@ -42,6 +42,9 @@ export async function connectEngine(root: string, opts: ConnectOptions = {}): Pr
     socket = await startEngine(root, socketPath, opts);
   }
   const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+  // A closed socket leaves requests pending forever; disposing rejects them (ErrorCodes.PendingResponseRejected),
+  // so a caller learns the engine went away instead of waiting on nothing.
+  conn.onClose(() => conn.dispose());
   conn.listen();
   return conn;
 }

@@ -17,7 +17,7 @@ import { sha256Digest } from '../image/digest';
 import { parseBoundedJson } from '../image/json';
 import { familiarName, familiarString, formatReference, normalizeReference, parseReference, repositoryName, type Reference } from '../image/reference';
 import type { ImageRecord, ImageStore, LayerRecord } from '../image/store';
-import { MediaType, type ContainerConfig, type DockerImageConfig, type Manifest, type Platform } from '../image/types';
+import { MediaType, type ContainerConfig, type DockerImageConfig, type HistoryEntry, type Manifest, type Platform } from '../image/types';
 import { openLayerTar, unpackLayers } from '../image/unpack';
 import { decompressStream } from '../layers/compression';
 import type { Snapshotter } from '../layers/snapshotter';
@@ -32,6 +32,8 @@ export interface ImageServiceOptions {
   snapshotter: Snapshotter;
   /** Whether a container uses the image (by image ID); such images are not deleted without force. */
   inUse?: (imageId: string) => boolean;
+  /** Whether an image is an intermediate build step (the build cache's); hidden from `images` without --all, as Docker hides intermediate images. */
+  isBuildStep?: (imageId: string) => boolean;
 }
 
 export interface ImportOptions {
@@ -43,6 +45,29 @@ export interface ImportOptions {
   changes?: string[];
   /** Overrides the host's os / architecture / variant. */
   platform?: Partial<Platform>;
+}
+
+/** What createImage makes a new image from. */
+export interface CreateImageOptions {
+  /** The parent image (name or ID); none: a base image over an empty root. */
+  parent?: string;
+  /** The new layer as an uncompressed tar; none: a metadata-only change (history `empty_layer`). */
+  layer?: Readable;
+  /** The new image's runnable config (the whole of it, not a delta). */
+  config: ContainerConfig;
+  /** The history entry this change adds (`created` is filled in). */
+  history: HistoryEntry;
+  /** Platform of an image without a parent; defaults to the host's. */
+  platform?: Partial<Platform>;
+  /** Top-level config fields Docker shows in inspect. */
+  comment?: string;
+  author?: string;
+  /** Recorded as the config's `parent` (Docker's classic builder chain), shown by inspect. */
+  parentId?: string;
+  /** Name for the new image. */
+  ref?: string;
+  /** gzip level for the new layer blob (build steps use a fast level). */
+  gzipLevel?: number;
 }
 
 /** One row of `silo images`. */
@@ -172,6 +197,7 @@ export class ImageService {
   private readonly images: ImageStore;
   private readonly snapshotter: Snapshotter;
   private readonly inUse: (imageId: string) => boolean;
+  private readonly isBuildStep: (imageId: string) => boolean;
 
   constructor(opts: ImageServiceOptions) {
     this.root = opts.root;
@@ -179,6 +205,7 @@ export class ImageService {
     this.images = opts.images;
     this.snapshotter = opts.snapshotter;
     this.inUse = opts.inUse ?? (() => false);
+    this.isBuildStep = opts.isBuildStep ?? (() => false);
   }
 
   private gc<T>(fn: () => Promise<T>): Promise<T> {
@@ -200,41 +227,72 @@ export class ImageService {
       if (r.digest) throw invalidArgument(`cannot import as ${opts.ref}: a name for a new image cannot carry a digest`);
     }
     const platform = { ...hostPlatform(), ...opts.platform };
-    const baseConfig = applyConfigChanges({}, opts.changes ?? [], platform.os);
+    const message = opts.message ?? 'Imported from -';
+    return this.createImage({
+      // A compressed tar is accepted as `docker import` accepts it: decompressed first.
+      layer: await decompressStream(tar).catch((err: Error) => {
+        throw isKind(err, 'InvalidArgument') ? err : invalidArgument(`cannot read the filesystem tar: ${err.message}`);
+      }),
+      platform,
+      config: applyConfigChanges({}, opts.changes ?? [], platform.os),
+      history: { comment: message },
+      comment: message,
+      ref: opts.ref,
+    });
+  }
+
+  /**
+   * The one way a new image is made (import, build steps, commit): the parent image (none: an empty
+   * root) + at most one layer tar (uncompressed; none: a metadata-only step, history `empty_layer`) +
+   * the new runnable config + one history entry. All or nothing: a failure leaves no blob or record.
+   */
+  async createImage(opts: CreateImageOptions): Promise<{ id: string }> {
+    const parentRecord = opts.parent ? await this.images.resolve(opts.parent) : undefined;
+    const parentConfig = parentRecord ? await this.configOf(parentRecord) : undefined;
+    const platform: Platform = parentConfig
+      ? { os: parentConfig.os, architecture: parentConfig.architecture, ...(parentConfig.variant ? { variant: parentConfig.variant } : {}), ...(parentConfig['os.version'] ? { 'os.version': parentConfig['os.version'] } : {}) }
+      : { ...hostPlatform(), ...opts.platform };
 
     // One pass over the tar: hash it (the diff ID) while gzip-compressing it into an ingest.
-    const writer = await this.content.openWriter(`import-${process.pid}-${randomUUID()}`);
-    const diff = createHash('sha256');
-    try {
-      // A compressed tar is accepted as `docker import` accepts it: decompressed first.
-      await pipeline(
-        await decompressStream(tar),
-        new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            diff.update(chunk);
-            cb(null, chunk);
-          },
-        }),
-        zlib.createGzip(),
-        writerSink((c) => writer.write(c)),
-      );
-    } catch (err) {
-      await writer.abort();
-      throw isKind(err, 'InvalidArgument') ? err : invalidArgument(`cannot read the filesystem tar: ${(err as Error).message}`);
+    let writer: Awaited<ReturnType<ContentStore['openWriter']>> | undefined;
+    let diffID: string | undefined;
+    if (opts.layer) {
+      writer = await this.content.openWriter(`import-${process.pid}-${randomUUID()}`);
+      const diff = createHash('sha256');
+      const w = writer;
+      try {
+        await pipeline(
+          opts.layer,
+          new Transform({
+            transform(chunk: Buffer, _enc, cb) {
+              diff.update(chunk);
+              cb(null, chunk);
+            },
+          }),
+          zlib.createGzip({ level: opts.gzipLevel ?? zlib.constants.Z_DEFAULT_COMPRESSION }),
+          writerSink((c) => w.write(c)),
+        );
+      } catch (err) {
+        await w.abort();
+        throw isKind(err, 'InvalidArgument') || isKind(err, 'Canceled') ? err : invalidArgument(`cannot read the filesystem tar: ${(err as Error).message}`);
+      }
+      diffID = `sha256:${diff.digest('hex')}`;
     }
-    const diffID = `sha256:${diff.digest('hex')}`;
     const created = rfc3339Nano(new Date().toISOString());
-    const message = opts.message ?? 'Imported from -';
+    const history = [...(parentConfig?.history ?? []), { created, ...opts.history, ...(diffID ? {} : { empty_layer: true }) }];
+    const diffIDs = [...(parentConfig?.rootfs.diff_ids ?? []), ...(diffID ? [diffID] : [])];
     const config: DockerImageConfig = {
       architecture: platform.architecture,
       os: platform.os,
       ...(platform.variant ? { variant: platform.variant } : {}),
       ...(platform['os.version'] ? { 'os.version': platform['os.version'] } : {}),
       created,
-      comment: message,
-      config: baseConfig,
-      rootfs: { type: 'layers', diff_ids: [diffID] },
-      history: [{ created, comment: message }],
+      ...(opts.comment ? { comment: opts.comment } : {}),
+      ...(opts.author ? { author: opts.author } : {}),
+      ...(opts.parentId ? { parent: opts.parentId } : {}),
+      config: opts.config,
+      rootfs: { type: 'layers', diff_ids: diffIDs },
+      history,
     };
     const configBytes = Buffer.from(JSON.stringify(config));
 
@@ -246,37 +304,50 @@ export class ImageService {
         if (!existed) fresh.push(d);
       };
       try {
-        const layerDigest = writer.digest();
-        const layerSize = writer.offset;
-        await track(layerDigest, () => writer.commit({ digest: layerDigest }));
+        // The parent's layers must still be there (a prune may have run since it was resolved).
+        const base = parentRecord ? await this.images.resolve(parentRecord.id) : undefined;
+        const layers: LayerRecord[] = [...(base?.layers ?? [])];
+        if (writer && diffID) {
+          const layerDigest = writer.digest();
+          const layerSize = writer.offset;
+          const w = writer;
+          await track(layerDigest, () => w.commit({ digest: layerDigest }));
+          const chainID = chainIDs(diffIDs)[diffIDs.length - 1];
+          layers.push({ diffID, chainID, blob: { mediaType: MediaType.OciLayerGzip, digest: layerDigest, size: layerSize } });
+        }
         const configDesc = { mediaType: MediaType.OciConfig, digest: sha256Digest(configBytes), size: configBytes.length };
         await track(configDesc.digest, () => this.content.ingest(configBytes, { digest: configDesc.digest }));
-        const layerDesc = { mediaType: MediaType.OciLayerGzip, digest: layerDigest, size: layerSize };
         const manifestBytes = Buffer.from(
-          JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: configDesc, layers: [layerDesc] } satisfies Manifest),
+          JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: configDesc, layers: layers.map((l) => l.blob) } satisfies Manifest),
         );
         const manifestDesc = { mediaType: MediaType.OciManifest, digest: sha256Digest(manifestBytes), size: manifestBytes.length };
         await track(manifestDesc.digest, () => this.content.ingest(manifestBytes, { digest: manifestDesc.digest }));
-        const layers = await unpackLayers(this.content, this.snapshotter, [{ diffID, chainID: diffID, blob: layerDesc }]);
+        const unpacked = await unpackLayers(this.content, this.snapshotter, layers);
         const record: ImageRecord = {
           id: configDesc.digest,
           manifest: manifestDesc,
           config: configDesc,
-          layers: await this.withKnownSizes(layers),
+          layers: await this.withKnownSizes(unpacked),
           created,
           os: platform.os,
           architecture: platform.architecture,
           ...(platform.variant ? { variant: platform.variant } : {}),
+          ...(platform['os.version'] ? { osVersion: platform['os.version'] } : {}),
         };
         await this.images.put(record);
         if (opts.ref) await this.images.tag(opts.ref, record.id);
         return { id: record.id };
       } catch (err) {
-        await writer.abort();
+        await writer?.abort();
         for (const d of fresh) await this.content.delete(d);
         throw err;
       }
     });
+  }
+
+  /** The config of an image (for the builder and commit, which derive the next config from it). */
+  async config(ref: string): Promise<DockerImageConfig> {
+    return this.configOf(await this.images.resolve(ref));
   }
 
   /** Fills sizes of layers unpacked earlier (skipped by unpackLayers) from other records, else the snapshotter's absence of data: 0. */
@@ -406,6 +477,7 @@ export class ImageService {
       const digested = names.filter((n) => n.digest);
       if (opts.dangling === true && tagged.length) continue;
       if (opts.dangling === false && !tagged.length) continue;
+      if (!opts.all && opts.dangling === undefined && !names.length && this.isBuildStep(r.id)) continue;
       const size = r.layers.reduce((a, l) => a + (l.size ?? 0), 0);
       const base = { id: r.id, created: rfc3339Nano(r.created), size, os: r.os, architecture: r.architecture };
       if (!tagged.length) {
