@@ -521,7 +521,10 @@ int main(int argc, char **argv) {
     argv_rt[k++] = "--process";
     argv_rt[k++] = (char *)opt.process;
   } else {
-    argv_rt[k++] = "create";
+    // One runtime call creates and starts the container; it is reparented to us (the subreaper) when
+    // the runtime exits, so waitpid still gives us its exit status.
+    argv_rt[k++] = "run";
+    argv_rt[k++] = "--detach";
     argv_rt[k++] = "--bundle";
     argv_rt[k++] = (char *)opt.bundle;
   }
@@ -565,14 +568,6 @@ int main(int argc, char **argv) {
     ctr_netns = open(ns, O_RDONLY | O_CLOEXEC);
   }
 
-  if (!opt.exec_mode && run_runtime_simple("start", opt.id, NULL) != 0) {
-    char msg[4096];
-    runtime_last_error(msg, sizeof msg);
-    run_runtime_simple("delete", "--force", opt.id);
-    report_error(126, "%s", msg[0] ? msg : "the OCI runtime failed to start the container");
-    unlink(opt.socket);
-    return 1;
-  }
   char line[64];
   snprintf(line, sizeof line, "{\"pid\":%d}\n", pid);
   report(line);

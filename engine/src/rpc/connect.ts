@@ -54,7 +54,9 @@ async function startEngine(root: string, socketPath: string, opts: ConnectOption
   const logPath = path.join(root, 'engine.log');
   const log = openSync(logPath, 'a', 0o600);
   const script = opts.engineScript ?? process.argv[1];
-  const child = spawn(process.execPath, [...process.execArgv, script, 'engine', '--root', root], {
+  // A small young generation: the engine idles most of its life, and V8's default 16 MB semi-spaces
+  // keep memory resident after every burst of requests. gc is exposed for the idle collection (listen.ts).
+  const child = spawn(process.execPath, [...process.execArgv, '--max-semi-space-size=1', '--expose-gc', script, 'engine', '--root', root], {
     detached: true,
     stdio: ['ignore', log, log],
     env: { ...process.env, SILO_ROOT: root },
