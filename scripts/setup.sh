@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf 'silo setup: %s\n' "$*" >&2; }
 if [ "$(id -u)" != 0 ]; then say "run this as root (sudo bash $0): it installs packages and runs containers"; exit 1; fi
-if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] < 20)'; then
+if ! command -v node >/dev/null || ! node -e "process.exit(Number(process.versions.node.split('.')[0]) < 20 ? 1 : 0)"; then
   say "Node.js 20 or newer is needed: install it, then run this again"; exit 1
 fi
 

@@ -155,6 +155,8 @@ export class OciRuntime implements Runtime {
     ];
     if (spec.process.terminal) args.push('--terminal');
     if (spec.process.stdin) args.push('--stdin');
+    if (io.logMaxSize) args.push('--log-max-size', String(io.logMaxSize));
+    if (io.logMaxFiles) args.push('--log-max-files', String(io.logMaxFiles));
     for (const p of spec.ports) {
       if (p.protocol !== 'tcp') throw invalidArgument(`publishing ${p.protocol} ports is not supported yet`, 'publish TCP ports');
       const ip = p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;
