@@ -64,6 +64,9 @@ export interface ContainerSpec {
 export interface ContainerIO {
   dir: string;
   consoleSize?: { rows: number; cols: number };
+  /** Log rotation (docker's --log-opt max-size / max-file); the monitor's default is 20 MB x 5. */
+  logMaxSize?: number;
+  logMaxFiles?: number;
 }
 
 export interface ExitStatus {
@@ -91,4 +94,25 @@ export interface Runtime {
   exec(spec: ContainerSpec, execId: string, proc: ProcessSpec, io: ContainerIO): Promise<Started>;
   /** Removes what the runtime keeps of a stopped container. Idempotent. */
   delete(id: string): Promise<void>;
+}
+
+/** A running container's resource use, from the host's accounting (cgroups on Linux). */
+export interface ProcessStats {
+  memoryUsage: number;
+  memoryLimit: number;
+  /** The memory controller's counters (cache, rss, ...), by name. */
+  memoryStats: Record<string, number>;
+  /** CPU time the container used, in nanoseconds. */
+  cpuNs: number;
+  /** CPU time the whole host used, in nanoseconds (Docker's system_cpu_usage). */
+  systemCpuNs: number;
+  onlineCpus: number;
+  pids: number;
+}
+
+/** Host accounting of a container's processes, found by its init process id. */
+export interface ProcessAccounting {
+  stats(pid: number): Promise<ProcessStats>;
+  /** `docker top`: the container's processes as `ps PSARGS` prints them. */
+  top(pid: number, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }>;
 }

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs, existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, SiloError } from '../errors';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, notImplemented, SiloError } from '../errors';
 import type { ContentStore } from '../store/content';
 import { writeFileAtomic } from '../store/atomic';
 import { withLock } from '../store/lock';
@@ -16,7 +16,7 @@ import { exitedState, generateName, initialState, newContainerId, VALID_NAME, ty
 import { readLog, type LogLine, type LogReadOptions } from '../runtime/logs';
 import { containerFiles, execFiles, MonitorConnection, readExit, removeRunDir } from '../runtime/monitor';
 import { mergeEnv, signalNumber } from '../runtime/options';
-import type { BindMount, ContainerSpec, ExitStatus, Isolation, PortMapping, Runtime } from '../runtime/runtime';
+import type { BindMount, ContainerSpec, ExitStatus, Isolation, PortMapping, ProcessAccounting, ProcessStats, Runtime } from '../runtime/runtime';
 import type { EventBus } from './events';
 
 export interface CreateOptions {
@@ -72,6 +72,8 @@ export interface ContainerServiceDeps {
   os: 'linux' | 'windows';
   /** Throws when this host cannot run `os` images in `isolation` (Windows images on Linux, ...). */
   checkRunnable?: (os: string, isolation: Isolation) => void;
+  /** Resource use of running containers; absent where the platform has none yet. */
+  accounting?: ProcessAccounting;
 }
 
 function nowIso(): string {
@@ -296,7 +298,7 @@ export class ContainerService {
     if (rec.state.status === 'running') return rec;
     const dir = path.join(this.dir, rec.id);
     try {
-      const started = await this.deps.runtime.start(rec.spec, { dir, consoleSize });
+      const started = await this.deps.runtime.start(rec.spec, { dir, consoleSize, logMaxSize: rec.hostConfig.logMaxSize, logMaxFiles: rec.hostConfig.logMaxFiles });
       rec.state = { ...rec.state, status: 'running', pid: started.pid, monitorPid: started.monitorPid, startedAt: nowIso(), error: '', exitCode: 0 };
       await this.write(rec);
     } catch (err) {
@@ -398,7 +400,9 @@ export class ContainerService {
     const cur = (await this.read(rec.id)) ?? rec;
     cur.state.status = 'removing';
     await this.write(cur).catch(() => undefined);
-    await this.deps.runtime.delete(rec.id);
+    // The monitor deletes the runtime's state once it has recorded the exit; only a monitor that died
+    // without an exit record leaves state behind.
+    if (!(await readExit(containerFiles(dir).exit)) && cur.state.startedAt !== initialState().startedAt) await this.deps.runtime.delete(rec.id);
     await this.deps.snapshotter.remove(rec.id);
     await fs.rm(this.recordPath(rec.id), { force: true });
     await fs.rm(dir, { recursive: true, force: true });
@@ -491,6 +495,26 @@ export class ContainerService {
           }
         })(),
     };
+  }
+
+  private async accountable(idOrName: string): Promise<{ rec: ContainerRecord; accounting: ProcessAccounting }> {
+    const rec = await this.resolve(idOrName);
+    if (rec.state.status !== 'running') throw failedPrecondition(`Container ${rec.id} is not running`);
+    const accounting = this.deps.accounting;
+    if (!accounting) throw notImplemented('container resource statistics are not available on this platform yet');
+    return { rec, accounting };
+  }
+
+  /** `docker stats`: one sample of a running container's memory and CPU use. */
+  async stats(idOrName: string): Promise<ProcessStats & { id: string; name: string }> {
+    const { rec, accounting } = await this.accountable(idOrName);
+    return { ...(await accounting.stats(rec.state.pid)), id: rec.id, name: rec.name };
+  }
+
+  /** `docker top`: a running container's processes. */
+  async top(idOrName: string, psArgs?: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const { rec, accounting } = await this.accountable(idOrName);
+    return accounting.top(rec.state.pid, psArgs);
   }
 
   async diff(idOrName: string): Promise<Change[]> {
