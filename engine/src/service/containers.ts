@@ -18,30 +18,10 @@ import { containerFiles, execFiles, MonitorConnection, readExit, removeRunDir } 
 import { mergeEnv, signalNumber } from '../runtime/options';
 import type { BindMount, ContainerSpec, ExitStatus, Isolation, PortMapping, ProcessAccounting, ProcessStats, Runtime } from '../runtime/runtime';
 import type { EventBus } from './events';
+import type { ContainerCreateParams } from '../protocol';
 
-export interface CreateOptions {
-  image: string;
-  name?: string;
-  /** Replaces the image's CMD (the words after the image name). */
-  cmd?: string[];
-  entrypoint?: string[];
-  env?: string[];
-  workingDir?: string;
-  user?: string;
-  hostname?: string;
-  tty?: boolean;
-  openStdin?: boolean;
-  labels?: Record<string, string>;
-  binds?: BindMount[];
-  ports?: PortMapping[];
-  memoryBytes?: number;
-  nanoCpus?: number;
-  pidsLimit?: number;
-  isolation?: Isolation | 'default';
-  autoRemove?: boolean;
-  logMaxSize?: number;
-  logMaxFiles?: number;
-}
+/** What a container is created from: the engine protocol's parameters, Docker's options in Silo's words. */
+export type CreateOptions = ContainerCreateParams;
 
 export interface ExecOptions {
   cmd: string[];

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { failedPrecondition, invalidArgument, isKind, notFound } from '../errors';
+import { SiloError, failedPrecondition, invalidArgument, isKind, notFound } from '../errors';
 import { readImageArchive, writeImageArchive, type ImageToSave, type LoadProgress } from '../image/archive';
 import { chainIDs } from '../image/chainid';
 import { applyConfigChanges } from '../image/configChanges';
@@ -21,6 +21,9 @@ import { MediaType, type ContainerConfig, type DockerImageConfig, type HistoryEn
 import { openLayerTar, unpackLayers } from '../image/unpack';
 import { decompressStream } from '../layers/compression';
 import type { Snapshotter } from '../layers/snapshotter';
+import type { HistoryRow, ImageSummary } from '../protocol';
+
+export type { HistoryRow, ImageSummary };
 import type { ContentStore } from '../store/content';
 import { withLock } from '../store/lock';
 
@@ -70,22 +73,6 @@ export interface CreateImageOptions {
   gzipLevel?: number;
 }
 
-/** One row of `silo images`. */
-export interface ImageSummary {
-  /** Familiar repository name, "<none>" for an untagged image. */
-  repository: string;
-  tag: string;
-  /** Full image ID, "sha256:<hex>". */
-  id: string;
-  /** Manifest digest from a name@digest reference, "<none>" when there is none. */
-  digest: string;
-  created: string;
-  /** Unpacked size in bytes. */
-  size: number;
-  os: string;
-  architecture: string;
-}
-
 /** Docker's container.Config as `docker image inspect` prints it (Go field order, omitempty kept). */
 export type InspectContainerConfig = Record<string, unknown>;
 
@@ -111,17 +98,6 @@ export interface ImageInspect {
   GraphDriver: { Data: Record<string, string> | null; Name: string };
   RootFS: { Type: string; Layers: string[] };
   Metadata: { LastTagTime: string };
-}
-
-/** One row of `docker history` (Engine API HistoryResponseItem), newest first. */
-export interface HistoryRow {
-  Id: string;
-  /** Unix seconds. */
-  Created: number;
-  CreatedBy: string;
-  Tags: string[] | null;
-  Size: number;
-  Comment: string;
 }
 
 /** What `docker rmi` reports, in Docker's shape. */
@@ -666,6 +642,27 @@ export class ImageService {
       report.ingests = ingests.count;
       report.bytes += ingests.bytes;
       return report;
+    });
+  }
+
+  /**
+   * Records an image whose blobs (and, for this host's OS, unpacked layers) are already in place (a
+   * registry pull: service/distribution.ts), under the GC lock, and points `names` at it. Content a
+   * concurrent prune removed in the meantime makes it fail with Unavailable: pull again.
+   */
+  async publish(record: ImageRecord, names: string[], opts: { unpacked: boolean }): Promise<void> {
+    return this.gc(async () => {
+      for (const d of [record.manifest.digest, record.config.digest, ...record.layers.map((l) => l.blob.digest)]) {
+        if (!(await this.content.has(d))) throw new SiloError('Unavailable', `blob ${d} was removed while the image was pulled`, 'pull again');
+      }
+      if (opts.unpacked) {
+        for (const l of record.layers) {
+          if (!(await this.snapshotter.hasLayer(l.chainID))) throw new SiloError('Unavailable', `layer ${l.chainID} was removed while the image was pulled`, 'pull again');
+        }
+      }
+      const existing = await this.images.get(record.id);
+      await this.images.put({ ...existing, ...record, layers: await this.withKnownSizes(record.layers) });
+      for (const n of names) await this.images.tag(n, record.id);
     });
   }
 
