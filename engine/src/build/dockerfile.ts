@@ -102,6 +102,9 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): ParsedDocker
     const content = (ins.getArgumentsContent() ?? '').replace(/\r/g, '');
     const { args: withFlags, heredocs } = keyword === 'RUN' || keyword === 'COPY' || keyword === 'ADD' ? splitHeredocs(content) : { args: content, heredocs: [] };
     const { flags, rest } = keyword === 'RUN' || keyword === 'COPY' || keyword === 'ADD' || keyword === 'FROM' || keyword === 'HEALTHCHECK' ? takeFlags(withFlags.trim()) : { flags: {}, rest: withFlags.trim() };
+    // dockerfile-ast takes `--flag=value` off the arguments of COPY, ADD, FROM, RUN and HEALTHCHECK itself.
+    const astFlags = (ins as unknown as { getFlags?: () => Array<{ getName(): string; getValue(): string | null }> }).getFlags?.() ?? [];
+    for (const f of astFlags) flags[f.getName()] = f.getValue() ?? 'true';
     const instruction: Instruction = { keyword, args: keyword === 'HEALTHCHECK' ? withFlags.trim() : rest, flags: keyword === 'HEALTHCHECK' ? {} : flags, heredocs, line, endLine: range.end.line, original: (physical[line] ?? '').trim() };
     if (keyword === 'FROM') {
       const words = rest.split(/\s+/).filter(Boolean);

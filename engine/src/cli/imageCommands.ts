@@ -6,6 +6,7 @@ import { invalidArgument } from '../errors';
 import * as P from '../protocol';
 import { ResponseError } from 'vscode-jsonrpc';
 import type { Cli, Command } from './cli';
+import { registryCommands } from './registryCommands';
 import { bool, list, str } from './flags';
 import { ago, humanSize, shortId, table } from './format';
 
@@ -219,4 +220,4 @@ async function inspectOne(cli: Cli, name: string, type: string | undefined): Pro
   return conn.sendRequest(P.ImageInspectRequest.type, { ref: name });
 }
 
-export const imageCommands: Command[] = [importCmd, load, save, images, tag, rmi, history, inspect];
+export const imageCommands: Command[] = [importCmd, load, save, images, tag, rmi, history, inspect, ...registryCommands];

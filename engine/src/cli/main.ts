@@ -8,13 +8,15 @@ import { ErrorCodes as JsonRpcErrorCodes, ResponseError } from 'vscode-jsonrpc';
 import { SiloError } from '../errors';
 import type { ErrorData } from '../protocol';
 import { defaultDataRoot } from '../rpc/connect';
+import { buildCommand } from './buildCommand';
 import { Cli, type Command } from './cli';
 import { containerCommands } from './containerCommands';
 import { helpText, parseFlags } from './flags';
 import { imageCommands } from './imageCommands';
 import { systemCommands } from './systemCommands';
+import { dockerEnv } from './dockerEnvCommand';
 
-const commands: Command[] = [...containerCommands, ...imageCommands, ...systemCommands];
+const commands: Command[] = [...containerCommands, ...imageCommands, buildCommand, ...systemCommands, dockerEnv];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 3;

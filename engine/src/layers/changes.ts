@@ -160,3 +160,13 @@ export async function overlayChanges(upper: string, lowers: string[], special: S
     .map(([rel, kind]) => ({ kind, path: '/' + rel }))
     .sort((a, b) => comparePaths(a.path, b.path));
 }
+
+/**
+ * Where `rel` ('etc/hosts') is in overlayfs layer dirs merged top first (an upper dir counts as the
+ * top layer): the layer dir holding it and its lstat, or undefined when no layer has it or a whiteout,
+ * an opaque directory or a non-directory ancestor (a symlink too: never followed) hides it.
+ */
+export function lookupInLayers(dirs: string[], special: SpecialFiles, rel: string): { dir: string; st: fs.Stats } | undefined {
+  const found = new LowerView(dirs, special).lookup(rel);
+  return found && { dir: dirs[found.layer], st: found.st };
+}

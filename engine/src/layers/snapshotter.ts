@@ -13,6 +13,7 @@
 import type { Readable } from 'node:stream';
 import type { Change } from './changes';
 import type { ExtractLimits } from './extract';
+import type { LayeredFile } from './readFile';
 
 export interface Mount {
   type: string; // 'overlay' | 'bind' | 'windows-layer'
@@ -40,6 +41,12 @@ export interface Snapshotter {
   /** The changes as an uncompressed OCI layer tar (whiteouts as `.wh.` entries). */
   exportChanges(key: string): Readable;
   remove(key: string): Promise<void>;
+  /**
+   * One file of a writable snapshot, read-only and without mounting: `view` 'merged' is what the
+   * container sees, 'parent' the same path in the image's layers (the editor's diff sides). Optional:
+   * a snapshotter without it answers NotImplemented through the caller.
+   */
+  readFile?(key: string, view: 'merged' | 'parent', path: string): Promise<LayeredFile>;
   /** Every committed layer's chain ID and writable snapshot key present on disk (for prune). */
   list(): Promise<{ layers: string[]; snapshots: string[] }>;
 }

@@ -135,6 +135,56 @@ export namespace ImageHistoryRequest {
   export const type = new RequestType<{ ref: string }, HistoryRow[], void>(method);
 }
 
+// ---------- registry (pull, push, login, logout) ----------
+/** Per-layer progress of a pull or push, tagged with the caller's `progress` token. */
+export interface LayerProgressParams {
+  token: string;
+  /** The layer's short ID (12 hex digits of its blob digest). */
+  id: string;
+  /** pull: waiting, downloading, verifying, extracting, complete, exists; push: preparing, pushing, pushed, exists, mounted. */
+  phase: string;
+  current?: number;
+  total?: number;
+}
+
+export namespace LayerProgressNotification {
+  export const method = 'images/layerProgress';
+  export const type = new NotificationType<LayerProgressParams>(method);
+}
+
+export interface ImagePullResult {
+  id: string;
+  /** The digest the registry serves for the reference. */
+  digest: string;
+  /** The full normalised reference ("docker.io/library/busybox:latest"). */
+  reference: string;
+  status: 'downloaded' | 'up-to-date';
+  /** os/arch[/variant][:os.version] of the image pulled. */
+  platform: string;
+}
+
+export namespace ImagePullRequest {
+  export const method = 'images/pull';
+  /** `platform`: docker's --platform (windows/amd64:10.0.20348 too); `progress`: token for LayerProgressNotification. */
+  export const type = new RequestType<{ ref: string; platform?: string; isolation?: 'process' | 'hyperv'; progress?: string }, ImagePullResult, void>(method);
+}
+
+export namespace ImagePushRequest {
+  export const method = 'images/push';
+  export const type = new RequestType<{ ref: string; progress?: string }, { digest: string; size: number; tag: string }, void>(method);
+}
+
+export namespace LoginRequest {
+  export const method = 'registry/login';
+  /** `server` defaults to docker.io. The password goes only to the registry and Silo's owner-only credential file. */
+  export const type = new RequestType<{ server?: string; username: string; password: string }, { domain: string }, void>(method);
+}
+
+export namespace LogoutRequest {
+  export const method = 'registry/logout';
+  export const type = new RequestType<{ server?: string }, { domain: string; removed: boolean }, void>(method);
+}
+
 // ---------- containers ----------
 export interface PortMapping {
   hostIp: string;
@@ -253,6 +303,23 @@ export namespace ContainerDiffRequest {
   export const type = new RequestType<{ id: string }, Change[], void>(method);
 }
 
+/** One file of a container, read-only: `view` 'container' is its merged tree, 'image' the same path in its image. */
+export interface ContainerFile {
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  size: number;
+  /** Milliseconds since the epoch. */
+  mtime: number;
+  /** base64, for a regular file. */
+  data?: string;
+  /** The link text, for a symlink (not followed). */
+  target?: string;
+}
+
+export namespace ContainerReadFileRequest {
+  export const method = 'containers/readFile';
+  export const type = new RequestType<{ id: string; path: string; view: 'container' | 'image' }, ContainerFile, void>(method);
+}
+
 export namespace ContainerCommitRequest {
   export const method = 'containers/commit';
   export const type = new RequestType<{ id: string; ref?: string; message?: string; author?: string; changes?: string[] }, { id: string }, void>(method);
@@ -358,4 +425,68 @@ export namespace EventNotification {
 export namespace SystemPruneRequest {
   export const method = 'system/prune';
   export const type = new RequestType<{ all?: boolean }, { containersDeleted: string[]; imagesDeleted: string[]; spaceReclaimed: number }, void>(method);
+}
+
+// ---------- build ----------
+export interface BuildParams {
+  /** Token of this build's build/progress notifications. */
+  stream: string;
+  /** The build context directory (absolute, on the engine's machine). */
+  context: string;
+  /** The Dockerfile (absolute); default <context>/Dockerfile. */
+  dockerfile?: string;
+  tags?: string[];
+  target?: string;
+  buildArgs?: Record<string, string>;
+  noCache?: boolean;
+  pull?: boolean;
+  labels?: Record<string, string>;
+}
+
+/** One step of a build as the CLI prints it ("Step 3/12 : RUN ...") and the editor marks it. */
+export interface BuildStep {
+  /** 1-based position among all steps of the stages built. */
+  step: number;
+  total: number;
+  stage: number;
+  /** 0-based Dockerfile line of the instruction (the FROM line for ONBUILD triggers). */
+  line: number;
+  /** The instruction as written (continuations joined). */
+  instruction: string;
+}
+
+export type BuildEvent =
+  | { kind: 'step'; step: BuildStep }
+  /** Cache verdict of a step: cached, or the reason it missed (which file, which ARG, which parent). */
+  | { kind: 'cache'; step: BuildStep; cached: boolean; reason?: string }
+  | { kind: 'container'; step: BuildStep; id: string }
+  | { kind: 'output'; step: BuildStep; stream: 'stdout' | 'stderr'; text: string }
+  | { kind: 'removed'; step: BuildStep; id: string }
+  /** The step's result image. */
+  | { kind: 'image'; step: BuildStep; id: string }
+  | { kind: 'warning'; text: string };
+
+/** Per-step cache data for the editor (`silo/buildCacheHints` of the language server takes these steps). */
+export interface BuildCacheStep {
+  line: number;
+  cached: boolean;
+  reason?: string;
+}
+
+export interface BuildResult {
+  id: string;
+  tags: string[];
+  dockerfile: string;
+  steps: BuildCacheStep[];
+}
+
+export namespace BuildRequest {
+  export const method = 'build/build';
+  /** Builds an image; progress as build/progress notifications under `stream`; cancel stops the running step. */
+  export const type = new RequestType<BuildParams, BuildResult, void>(method);
+}
+
+export namespace BuildProgressNotification {
+  export const method = 'build/progress';
+  export const type = new NotificationType<{ stream: string; event: BuildEvent }>(method);
 }

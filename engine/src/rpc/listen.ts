@@ -10,6 +10,7 @@ import { tryLock } from '../store/lock';
 import { hostPlatform } from '../platform';
 import { Engine } from '../service/engine';
 import { serveConnection } from './server';
+import { dockerSocketPath, listenDockerApi } from '../dockerapi/server';
 
 export function engineSocketPath(root: string): string {
   return path.join(root, 'engine.sock');
@@ -30,7 +31,20 @@ export async function runEngine(root: string): Promise<RunningEngine> {
   const socketPath = engineSocketPath(root);
   // We hold the lock, so a socket file left here belongs to an engine that is gone.
   await fs.rm(socketPath, { force: true });
+  // When no request has come for a while, collect garbage and return freed memory: the engine idles
+  // most of its life, and its resident size is what a user pays for it (target: under 60 MB).
+  let idleTimer: NodeJS.Timeout | undefined;
+  const busy = () => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      (globalThis as { gc?: () => void }).gc?.();
+      engine.platform.releaseMemory?.();
+    }, 2000);
+    idleTimer.unref();
+  };
+  busy();
   const server = net.createServer((socket) => {
+    socket.on('data', busy);
     const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
     const served = serveConnection(engine, conn);
     conn.onClose(() => served.dispose());
@@ -47,10 +61,13 @@ export async function runEngine(root: string): Promise<RunningEngine> {
     process.umask(oldMask);
   }
   await fs.chmod(socketPath, 0o600);
+  // The Docker Engine API, on the same Engine, at <root>/docker.sock (owner-only too).
+  const dockerApi = await listenDockerApi(engine, dockerSocketPath(root));
 
   return {
     engine,
     async close() {
+      await dockerApi.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await fs.rm(socketPath, { force: true });
       await lock.release();

@@ -113,6 +113,17 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
     await engine.images.tag(p.source, p.target);
     return {};
   });
+  // ---------- registry ----------
+  const layerProgress = (token: string | undefined) =>
+    token ? (x: { id: string; phase: string; current?: number; total?: number }) => void conn.sendNotification(P.LayerProgressNotification.type, { token, ...x }) : undefined;
+  handle<{ ref: string; platform?: string; isolation?: 'process' | 'hyperv'; progress?: string }, P.ImagePullResult>(P.ImagePullRequest.type, (p, token) =>
+    engine.distribution.pull(p.ref, { platform: p.platform, isolation: p.isolation, onProgress: layerProgress(p.progress), signal: abortOn(token, closed.signal).signal }),
+  );
+  handle<{ ref: string; progress?: string }, { digest: string; size: number; tag: string }>(P.ImagePushRequest.type, (p, token) =>
+    engine.distribution.push(p.ref, { onProgress: layerProgress(p.progress), signal: abortOn(token, closed.signal).signal }),
+  );
+  handle<{ server?: string; username: string; password: string }, { domain: string }>(P.LoginRequest.type, (p) => engine.distribution.login(p.server, p.username, p.password));
+  handle<{ server?: string }, { domain: string; removed: boolean }>(P.LogoutRequest.type, (p) => engine.distribution.logout(p.server));
   handle<{ ref: string; force?: boolean }, Array<{ Untagged: string } | { Deleted: string }>>(P.ImageRemoveRequest.type, async (p) => {
     const containers = await engine.containers.all();
     const img = await engine.images.resolve(p.ref);
@@ -155,6 +166,13 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
   handle<{ id: string; force?: boolean }, { id: string }>(P.ContainerRemoveRequest.type, async (p) => ({ id: await engine.containers.remove(p.id, p) }));
   handle<{ id: string }, P.ExitInfo>(P.ContainerWaitRequest.type, (p) => engine.containers.wait(p.id));
   handle<{ id: string }, P.Change[]>(P.ContainerDiffRequest.type, (p) => engine.containers.diff(p.id));
+  handle<{ id: string; path: string; view: 'container' | 'image' }, P.ContainerFile>(P.ContainerReadFileRequest.type, async (p) => {
+    const snapshotter = engine.platform.snapshotter;
+    if (!snapshotter.readFile) throw new SiloError('NotImplemented', `reading container files is not supported by the ${snapshotter.name} snapshotter`);
+    const rec = await engine.containers.resolve(p.id);
+    const f = await snapshotter.readFile(rec.id, p.view === 'image' ? 'parent' : 'merged', p.path);
+    return { type: f.type, size: f.size, mtime: f.mtime, ...(f.data ? { data: f.data.toString('base64') } : {}), ...(f.target !== undefined ? { target: f.target } : {}) };
+  });
 
   handle<{ id: string; stream: string; follow?: boolean; since?: string; until?: string; tail?: number; cursor?: string; awaitStart?: boolean }, { cursor?: string }>(
     P.ContainerLogsRequest.type,
@@ -212,6 +230,13 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
       else if ((early.get(p.stream)?.length ?? 0) < 10_000) early.set(p.stream, [...(early.get(p.stream) ?? []), p]);
     }),
   );
+
+  // ---------- build ----------
+  handle<P.BuildParams, P.BuildResult>(P.BuildRequest.type, (p, token) => {
+    const ac = abortOn(token, closed.signal);
+    const { stream, ...opts } = p;
+    return engine.builds.build(opts, (event) => void conn.sendNotification(P.BuildProgressNotification.type, { stream, event }), ac.signal);
+  });
 
   // ---------- events and system ----------
   handle<{ stream: string }, object>(P.EventsSubscribeRequest.type, async (p, token) => {

@@ -83,6 +83,7 @@ export function containerInspect(rec: ContainerRecord, storageDriver: string, da
       Labels: rec.config.labels,
       StopSignal: rec.spec.stopSignal,
     },
-    NetworkSettings: { Ports: Object.fromEntries(Object.entries(portBindings)) },
+    // No Docker networks: each container has its own namespace with loopback and published ports.
+    NetworkSettings: { Ports: Object.fromEntries(Object.entries(portBindings)), Networks: {} },
   };
 }

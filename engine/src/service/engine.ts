@@ -7,11 +7,13 @@ import { invalidArgument } from '../errors';
 import { ContentStore } from '../store/content';
 import { ImageStore } from '../image/store';
 import type { Snapshotter } from '../layers/snapshotter';
-import type { Isolation, Runtime } from '../runtime/runtime';
+import type { Isolation, ProcessAccounting, Runtime } from '../runtime/runtime';
 import type { EngineInfo } from '../protocol';
+import { BuildService } from './build';
 import { ContainerService } from './containers';
 import { EventBus } from './events';
 import { ImageService } from './images';
+import { DistributionService } from './distribution';
 
 export const VERSION = '0.1.0';
 const MAX_ROOT_BYTES = 107 - '/docker.sock'.length;
@@ -26,6 +28,10 @@ export interface Platform {
   facts(): Partial<EngineInfo>;
   isolations: Isolation[];
   checkRunnable?: (os: string, isolation: Isolation) => void;
+  /** Gives memory freed by past work back to the system (called when the engine goes idle). */
+  releaseMemory?: () => void;
+  /** Resource use and process lists of running containers (stats, top). */
+  accounting?: ProcessAccounting;
 }
 
 export class Engine {
@@ -34,6 +40,9 @@ export class Engine {
   readonly imageStore: ImageStore;
   readonly images: ImageService;
   readonly containers: ContainerService;
+  readonly builds: BuildService;
+  /** pull, push, login, logout (registry/). */
+  readonly distribution: DistributionService;
   /** Image IDs that containers use: kept in memory, since image removal asks synchronously. */
   private imagesInUse = new Set<string>();
 
@@ -49,7 +58,9 @@ export class Engine {
       images: this.imageStore,
       snapshotter: platform.snapshotter,
       inUse: (id) => this.imagesInUse.has(id),
+      isBuildStep: (id) => this.builds.cache.imagesSync().has(id),
     });
+    this.distribution = new DistributionService({ root, content: this.content, images: this.imageStore, imageService: this.images, snapshotter: platform.snapshotter, os: platform.os });
     this.containers = new ContainerService({
       root,
       content: this.content,
@@ -59,6 +70,16 @@ export class Engine {
       events: this.events,
       os: platform.os,
       checkRunnable: platform.checkRunnable,
+      accounting: platform.accounting,
+    });
+    this.builds = new BuildService({
+      root,
+      content: this.content,
+      imageStore: this.imageStore,
+      images: this.images,
+      containers: this.containers,
+      snapshotter: platform.snapshotter,
+      os: platform.os,
     });
     this.events.onEvent((e) => {
       if (e.type === 'container' && (e.action === 'create' || e.action === 'destroy')) void this.refreshImagesInUse();
@@ -79,6 +100,7 @@ export class Engine {
     await fs.chmod(this.root, 0o700);
     for (const d of ['containers', 'layers', 'snapshots', 'images']) await fs.mkdir(path.join(this.root, d), { recursive: true });
     await this.containers.reconcile();
+    await this.builds.cache.images();
     await this.refreshImagesInUse();
   }
 

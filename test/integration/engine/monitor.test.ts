@@ -36,7 +36,9 @@ test('log rotation: a follower sees every line; the kept files hold the newest',
 test('events are pushed to a subscribed client: create, start, die, destroy', async () => {
   const conn = await connectEngine(silo.root, { engineScript: path.join(repoRoot, 'dist/silo.js') });
   const seen: P.EngineEvent[] = [];
-  conn.onNotification(P.EventNotification.method, (p: { stream: string; event: P.EngineEvent }) => seen.push(p.event));
+  conn.onNotification(P.EventNotification.method, (p: { stream: string; event: P.EngineEvent }) => {
+    seen.push(p.event);
+  });
   const sub = conn.sendRequest(P.EventsSubscribeRequest.type, { stream: 'ev' });
   await new Promise((r) => setTimeout(r, 100));
   silo.ok(['run', '--rm', '--name', 'eventful', 'busybox', 'true']);

@@ -11,6 +11,7 @@ interface Libc {
   lsetxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
   lgetxattr: (path: string, name: string, value: Buffer | null, size: number) => number;
   llistxattr: (path: string, list: Buffer | null, size: number) => number;
+  malloc_trim: (pad: number) => number;
 }
 
 let libc: Libc | undefined;
@@ -25,6 +26,7 @@ function load(): Libc {
       lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
       lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
       llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ char *list, size_t size)'),
+      malloc_trim: lib.func('int malloc_trim(size_t pad)'),
     };
     return libc;
   } catch (err) {
@@ -110,3 +112,11 @@ export const linuxSpecialFiles: SpecialFiles = {
   lgetxattr: getxattr,
   llistxattr: listxattr,
 };
+
+/**
+ * Returns free heap pages to the system. glibc keeps freed native memory (zlib and stream buffers of a
+ * finished import) mapped; an engine that idles most of its life should give it back.
+ */
+export function trimNativeHeap(): void {
+  load().malloc_trim(0);
+}

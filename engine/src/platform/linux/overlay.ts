@@ -17,6 +17,7 @@ import type { Change } from '../../layers/changes';
 import { overlayChanges } from '../../layers/changes';
 import { extractLayer, type ExtractLimits } from '../../layers/extract';
 import { packChanges } from '../../layers/pack';
+import { readLayeredFile, type LayeredFile } from '../../layers/readFile';
 import type { Mount, Snapshotter } from '../../layers/snapshotter';
 import type { SpecialFiles } from '../../layers/special';
 
@@ -217,6 +218,12 @@ export class OverlaySnapshotter implements Snapshotter {
         `workdir=${path.join(dir, 'work')}`,
       ],
     }];
+  }
+
+  async readFile(key: string, view: 'merged' | 'parent', p: string): Promise<LayeredFile> {
+    const { dir, record } = this.snapshot(key);
+    const dirs = view === 'merged' ? [path.join(dir, 'upper'), ...this.lowers(dir, record)] : this.chain(record.parent);
+    return readLayeredFile(dirs, this.special, p);
   }
 
   async changes(key: string): Promise<Change[]> {

@@ -1,0 +1,125 @@
+// `silo build`: docker's classic-builder output ("Step 3/12 : RUN ...", " ---> Using cache",
+// " ---> Running in <id>", "Successfully built <id>"), plus the reason of every cache miss.
+// Ctrl-C cancels the build request; the engine stops the running step and removes its container.
+import * as path from 'node:path';
+import { CancellationTokenSource } from 'vscode-jsonrpc';
+import { invalidArgument } from '../errors';
+import * as P from '../protocol';
+import type { Command } from './cli';
+import { bool, list, str } from './flags';
+
+function pairs(values: string[], flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i === 0) throw invalidArgument(`invalid ${flag} "${v}"`, 'use KEY=VALUE');
+    if (i < 0) {
+      // `--build-arg K` takes K from this environment, as docker does.
+      if (process.env[v] !== undefined) out[v] = process.env[v]!;
+      continue;
+    }
+    out[v.slice(0, i)] = v.slice(i + 1);
+  }
+  return out;
+}
+
+const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+
+export const buildCommand: Command = {
+  name: 'build',
+  usage: '[OPTIONS] PATH',
+  description: 'Build an image from a Dockerfile',
+  flags: [
+    { name: 'tag', short: 't', kind: 'list', help: 'Name and optionally a tag in the "name:tag" format' },
+    { name: 'file', short: 'f', kind: 'string', help: "Name of the Dockerfile (Default is 'PATH/Dockerfile')" },
+    { name: 'target', kind: 'string', help: 'Set the target build stage to build' },
+    { name: 'build-arg', kind: 'list', help: 'Set build-time variables' },
+    { name: 'no-cache', kind: 'bool', help: 'Do not use cache when building the image' },
+    { name: 'pull', kind: 'bool', help: 'Always attempt to pull a newer version of the image' },
+    { name: 'label', kind: 'list', help: 'Set metadata for an image' },
+    { name: 'quiet', short: 'q', kind: 'bool', help: 'Suppress the build output and print image ID on success' },
+  ],
+  minArgs: 1,
+  maxArgs: 1,
+  async run(cli, p) {
+    const context = path.resolve(p.args[0]);
+    const file = str(p, 'file');
+    const quiet = bool(p, 'quiet');
+    const conn = await cli.engine();
+    const stream = `build-${process.pid}-${Date.now()}`;
+    const out = (s: string) => {
+      if (!quiet) cli.out.write(s);
+    };
+    let atLineStart = true;
+    conn.onNotification(P.BuildProgressNotification.type, ({ stream: s, event: e }) => {
+      if (s !== stream) return;
+      const nl = () => {
+        if (!atLineStart) out('\n');
+        atLineStart = true;
+      };
+      switch (e.kind) {
+        case 'step':
+          nl();
+          out(`Step ${e.step.step}/${e.step.total} : ${e.step.instruction}\n`);
+          break;
+        case 'cache':
+          out(e.cached ? ' ---> Using cache\n' : ` ---> Cache miss: ${e.reason}\n`);
+          break;
+        case 'container':
+          out(` ---> Running in ${short(e.id)}\n`);
+          break;
+        case 'output':
+          if (quiet) break;
+          (e.stream === 'stderr' ? cli.err : cli.out).write(e.text);
+          atLineStart = e.text.endsWith('\n');
+          break;
+        case 'removed':
+          nl();
+          out(`Removing intermediate container ${short(e.id)}\n`);
+          break;
+        case 'image':
+          nl();
+          out(` ---> ${e.id === 'scratch' ? 'scratch' : short(e.id)}\n`);
+          break;
+        case 'warning':
+          nl();
+          cli.err.write(`[Warning] ${e.text}\n`);
+          break;
+      }
+    });
+    const cts = new CancellationTokenSource();
+    const onInt = () => cts.cancel();
+    process.on('SIGINT', onInt);
+    try {
+      const r = await conn.sendRequest(
+        P.BuildRequest.type,
+        {
+          stream,
+          context,
+          dockerfile: file ? path.resolve(file) : undefined,
+          tags: list(p, 'tag'),
+          target: str(p, 'target'),
+          buildArgs: pairs(list(p, 'build-arg'), '--build-arg'),
+          noCache: bool(p, 'no-cache'),
+          pull: bool(p, 'pull'),
+          labels: pairs(list(p, 'label'), '--label'),
+        },
+        cts.token,
+      );
+      if (quiet) cli.out.write(`${r.id}\n`);
+      else {
+        out(`Successfully built ${short(r.id)}\n`);
+        for (const t of r.tags) out(`Successfully tagged ${t.includes(':') ? t : `${t}:latest`}\n`);
+      }
+      return 0;
+    } catch (err) {
+      if (cts.token.isCancellationRequested) {
+        cli.err.write('silo: the build was canceled\n');
+        return 130;
+      }
+      throw err;
+    } finally {
+      process.off('SIGINT', onInt);
+    }
+  },
+};

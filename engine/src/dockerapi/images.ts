@@ -1,0 +1,148 @@
+// Image routes: list, inspect, history, tag, remove, save (get), load, import (create fromSrc) — each
+// one call into ImageService. Pull, push, build, commit and search answer "not supported yet" until
+// the registry client and the builder land in the service layer.
+import { Writable } from 'node:stream';
+import { invalidArgument, notImplemented } from '../errors';
+import { labelMatches, matchAll, parseFilters } from './filters';
+import { queryBool } from './http';
+import { route, type Ctx, type Route } from './router';
+
+const LIST_FILTERS = ['dangling', 'label', 'reference'] as const;
+
+async function list(ctx: Ctx) {
+  const filters = parseFilters(ctx.query.get('filters'), LIST_FILTERS);
+  const dangling = filters.get('dangling')?.[0];
+  const rows = await ctx.engine.images.list({ all: queryBool(ctx.query, 'all'), dangling: dangling === undefined ? undefined : dangling === 'true' || dangling === '1' });
+  const byId = new Map<string, { row: (typeof rows)[number]; tags: string[]; digests: string[] }>();
+  for (const r of rows) {
+    let e = byId.get(r.id);
+    if (!e) byId.set(r.id, (e = { row: r, tags: [], digests: [] }));
+    if (r.tag !== '<none>') e.tags.push(`${r.repository}:${r.tag}`);
+    if (r.digest !== '<none>') e.digests.push(`${r.repository}@${r.digest}`);
+  }
+  const out = [];
+  for (const { row, tags, digests } of byId.values()) {
+    const needLabels = filters.has('label');
+    const labels = needLabels ? ((await ctx.engine.images.inspect(row.id)).Config?.Labels as Record<string, string> | null) ?? {} : undefined;
+    const ok = matchAll(filters, (name, v) => {
+      if (name === 'dangling') return true;
+      if (name === 'label') return labelMatches(labels, v);
+      if (name === 'reference') return tags.some((t) => refMatches(v, t));
+      return false;
+    });
+    if (!ok) continue;
+    // Docker lists only the names that match a reference filter (moby daemon/images/images.go).
+    const refs = filters.get('reference');
+    if (refs) tags.splice(0, tags.length, ...tags.filter((t) => refs.some((v) => refMatches(v, t))));
+    out.push({
+      Id: row.id,
+      ParentId: '',
+      RepoTags: tags.length ? tags : ['<none>:<none>'],
+      RepoDigests: digests.length ? [...new Set(digests)] : ['<none>@<none>'],
+      Created: Math.floor(Date.parse(row.created) / 1000),
+      Size: row.size,
+      VirtualSize: row.size,
+      SharedSize: -1,
+      Labels: labels ?? null,
+      Containers: -1,
+    });
+  }
+  ctx.reply.json(200, out);
+}
+
+function refMatches(pattern: string, tag: string): boolean {
+  return globMatch(pattern, tag) || globMatch(pattern, tag.slice(0, tag.lastIndexOf(':')));
+}
+
+/** Docker's reference filter is a path.Match glob. */
+function globMatch(pattern: string, s: string): boolean {
+  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '$');
+  return re.test(s);
+}
+
+async function inspect(ctx: Ctx) {
+  ctx.reply.json(200, await ctx.engine.images.inspect(ctx.params[0]));
+}
+
+async function history(ctx: Ctx) {
+  ctx.reply.json(200, await ctx.engine.images.history(ctx.params[0]));
+}
+
+async function tag(ctx: Ctx) {
+  const repo = ctx.query.get('repo');
+  if (!repo) throw invalidArgument('repository name must have at least one component');
+  const t = ctx.query.get('tag');
+  await ctx.engine.images.tag(ctx.params[0], t ? `${repo}:${t}` : repo);
+  ctx.reply.empty(201);
+}
+
+async function remove(ctx: Ctx) {
+  ctx.reply.json(200, await ctx.engine.images.remove(ctx.params[0], { force: queryBool(ctx.query, 'force') }));
+}
+
+/** GET /images/get?names=... and /images/{name}/get: the tarball streams once the first byte exists, so a bad name is still a clean 404. */
+async function save(ctx: Ctx, names: string[]) {
+  if (!names.length) throw invalidArgument('name at least one image to save');
+  let out: Writable | undefined;
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      out ??= ctx.reply.stream(200, 'application/x-tar');
+      if (out.write(chunk)) cb();
+      else out.once('drain', () => cb());
+    },
+  });
+  await ctx.engine.images.save(names, sink);
+  (out ?? ctx.reply.stream(200, 'application/x-tar')).end();
+}
+
+async function load(ctx: Ctx) {
+  const loaded = await ctx.engine.images.load(ctx.input);
+  const out = ctx.reply.stream(200, 'application/json');
+  // `docker load -q` prints these lines too (moby daemon/images/image_exporter.go).
+  for (const l of loaded) {
+    if (l.names.length) for (const n of l.names) out.write(JSON.stringify({ stream: `Loaded image: ${n}\n` }) + '\n');
+    else out.write(JSON.stringify({ stream: `Loaded image ID: ${l.id}\n` }) + '\n');
+  }
+  out.end();
+}
+
+/** POST /images/create: `fromSrc=-` is `docker import` (the body is the tar); `fromImage` is a pull. */
+async function createImage(ctx: Ctx) {
+  const q = ctx.query;
+  const fromSrc = q.get('fromSrc');
+  if (fromSrc !== null) {
+    if (fromSrc !== '-') throw notImplemented('importing from a URL is not supported by Silo', 'download the tar and import it from stdin');
+    const repo = q.get('repo') ?? '';
+    const t = q.get('tag') ?? '';
+    const ref = repo ? (t ? `${repo}:${t}` : repo) : undefined;
+    const changes = q.getAll('changes');
+    const { id } = await ctx.engine.images.importRootfs(ctx.input, { ref, message: q.get('message') ?? undefined, changes });
+    const out = ctx.reply.stream(200, 'application/json');
+    out.end(JSON.stringify({ status: id }) + '\n');
+    return;
+  }
+  throw notImplemented('pulling images through the Docker API is not supported by Silo yet', 'load the image with `docker load` or `silo load`');
+}
+
+function notYet(what: string, hint?: string) {
+  return () => {
+    throw notImplemented(`${what} is not supported by Silo yet`, hint);
+  };
+}
+
+export const imageRoutes: Route[] = [
+  route('GET', '/images/json', list),
+  route('GET', '/images/get', (ctx) => save(ctx, ctx.query.getAll('names'))),
+  route('GET', '/images/search', notYet('searching a registry')),
+  route('POST', '/images/load', load),
+  route('POST', '/images/create', createImage),
+  route('POST', '/images/prune', notYet('image prune through the Docker API', 'use `silo system prune`')),
+  route('GET', '/images/{*}/json', inspect),
+  route('GET', '/images/{*}/history', history),
+  route('GET', '/images/{*}/get', (ctx) => save(ctx, [ctx.params[0]])),
+  route('POST', '/images/{*}/tag', tag),
+  route('POST', '/images/{*}/push', notYet('pushing images through the Docker API', 'use `silo push` once it exists')),
+  route('DELETE', '/images/{*}', remove),
+  route('POST', '/build', notYet('building images through the Docker API', 'use `silo build` once it exists')),
+  route('POST', '/commit', notYet('committing containers through the Docker API')),
+];

@@ -1,0 +1,183 @@
+// The real docker CLI (28.x, and Debian's 20.10) driving Silo through its Docker API socket, the way a
+// user does after `eval $(silo docker-env)`.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { SiloFixture } from '../../fixtures/fixtureSilo';
+
+const NEW_CLI = '/usr/local/bin/docker';
+const OLD_CLI = '/usr/bin/docker';
+const haveCli = existsSync(NEW_CLI);
+
+let silo: SiloFixture;
+let env: NodeJS.ProcessEnv;
+
+interface Out {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function docker(args: string[], opts: { input?: string | Buffer; cli?: string; timeoutMs?: number } = {}): Out {
+  const r = spawnSync(opts.cli ?? NEW_CLI, args, { env, input: opts.input ?? '', timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 });
+  return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+function ok(args: string[], opts: { input?: string | Buffer; cli?: string } = {}): string {
+  const r = docker(args, opts);
+  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+before(() => {
+  if (!haveCli) return;
+  silo = new SiloFixture();
+  silo.importBusybox();
+  const line = silo.ok(['docker-env']).trim();
+  const m = /^export DOCKER_HOST=(unix:\/\/.+)$/.exec(line);
+  assert.ok(m, `docker-env prints an export line: ${line}`);
+  env = { ...process.env, DOCKER_HOST: m[1], DOCKER_CONFIG: mkdtempSync('/tmp/silo-dockercfg-') };
+});
+after(() => silo?.dispose());
+
+test('the socket is owner-only and announces the API honestly', { skip: !haveCli && 'docker CLI missing' }, () => {
+  const sock = env.DOCKER_HOST!.slice('unix://'.length);
+  assert.equal(statSync(sock).mode & 0o777, 0o600);
+  assert.equal(ok(['version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}']).trim(), '1.41 linux');
+  const info = JSON.parse(ok(['info', '--format', '{{json .}}']));
+  assert.equal(info.OSType, 'linux');
+  assert.equal(info.Driver, 'overlayfs');
+  assert.equal(info.Isolation, 'process');
+});
+
+test('run --rm prints output, returns the exit code and leaves nothing', { skip: !haveCli && 'docker CLI missing' }, () => {
+  const r = docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.equal(r.stdout, 'out\n');
+  assert.equal(r.stderr, 'err\n');
+  assert.equal(r.code, 3);
+  assert.equal(ok(['ps', '-aq']), '');
+  assert.equal(ok(['run', '--rm', '-i', 'busybox', 'tr', 'a-z', 'A-Z'], { input: 'hello\n' }), 'HELLO\n');
+});
+
+test('run -d, logs -f, exec, ps filters, stop, kill, rm -f', { skip: !haveCli && 'docker CLI missing' }, async () => {
+  const id = ok(['run', '-d', '--name', 'ticker', '--label', 'team=silo', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo tick $i; sleep 0.3; done; sleep 100']).trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  // logs -f follows until stopped; read until the third line arrives.
+  const follow = spawn(NEW_CLI, ['logs', '-f', 'ticker'], { env });
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`logs -f saw only: ${seen}`)), 10_000);
+    follow.stdout.on('data', (d) => {
+      seen += d;
+      if (seen.includes('tick 3')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  follow.kill();
+  assert.equal(seen, 'tick 1\ntick 2\ntick 3\n');
+  assert.match(ok(['logs', '-t', '--tail', '1', 'ticker']), /^\d{4}-\d\d-\d\dT[\d:.]+Z tick 3\n$/);
+
+  const ex = docker(['exec', 'ticker', 'sh', '-c', 'echo in-exec; echo oops >&2; exit 4']);
+  assert.deepEqual([ex.stdout, ex.stderr, ex.code], ['in-exec\n', 'oops\n', 4]);
+  assert.equal(ok(['exec', '-i', 'ticker', 'cat'], { input: 'through stdin\n' }), 'through stdin\n');
+  // exec -it through a real pty (util-linux script).
+  const pty = spawnSync('script', ['-qc', `${NEW_CLI} exec -it ticker sh -c tty`, '/dev/null'], { env, input: '', timeout: 20_000 });
+  assert.match(pty.stdout.toString(), /\/dev\/pts\/\d+/);
+
+  assert.equal(ok(['ps', '--filter', 'label=team=silo', '--format', '{{.Names}}']), 'ticker\n');
+  assert.equal(ok(['ps', '--filter', 'label=team=other', '--format', '{{.Names}}']), '');
+  assert.equal(ok(['top', 'ticker']).split('\n')[0].includes('PID'), true);
+
+  ok(['stop', '-t', '1', 'ticker']);
+  assert.equal(ok(['ps', '-a', '--filter', 'exited=137', '--format', '{{.Names}} {{.State}}']), 'ticker exited\n');
+  assert.equal(ok(['ps', '--format', '{{.Names}}']), '');
+
+  ok(['start', 'ticker']);
+  ok(['kill', 'ticker']);
+  assert.equal(ok(['wait', 'ticker']).trim(), '137');
+  ok(['start', 'ticker']);
+  ok(['rm', '-f', 'ticker']);
+  assert.equal(ok(['ps', '-aq']), '');
+});
+
+test('errors keep Docker\'s shapes: no such container, name conflict, unsupported options', { skip: !haveCli && 'docker CLI missing' }, () => {
+  const missing = docker(['inspect', 'nope']);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /No such (container|object): nope/);
+  ok(['create', '--name', 'taken', 'busybox', 'true']);
+  const clash = docker(['create', '--name', 'taken', 'busybox', 'true']);
+  assert.match(clash.stderr, /Conflict\. The container name "\/taken" is already in use/);
+  const restart = docker(['run', '-d', '--restart', 'always', 'busybox', 'true']);
+  assert.notEqual(restart.code, 0);
+  assert.match(restart.stderr, /restart policy "always" is not supported/);
+  const priv = docker(['run', '--rm', '--privileged', 'busybox', 'true']);
+  assert.match(priv.stderr, /Privileged is not supported/);
+  assert.equal(ok(['ps', '-a', '--format', '{{.Names}}']), 'taken\n', 'nothing half-created');
+  ok(['rm', 'taken']);
+});
+
+test('images, inspect, history, tag, rmi, save | load', { skip: !haveCli && 'docker CLI missing' }, () => {
+  assert.match(ok(['images', '--format', '{{.Repository}}:{{.Tag}}']), /^busybox:latest\n$/);
+  const img = JSON.parse(ok(['image', 'inspect', 'busybox']))[0];
+  assert.equal(img.Os, 'linux');
+  assert.equal(img.RootFS.Type, 'layers');
+  assert.match(ok(['history', 'busybox']), /Imported from -/);
+  ok(['tag', 'busybox', 'mybox:1']);
+  assert.equal(ok(['images', '--filter', 'reference=mybox', '--format', '{{.Repository}}:{{.Tag}}']), 'mybox:1\n');
+  assert.equal(ok(['rmi', 'mybox:1']), 'Untagged: mybox:1\n');
+  const dir = mkdtempSync('/tmp/silo-save-');
+  const tar = path.join(dir, 'bb.tar');
+  ok(['save', '-o', tar, 'busybox']);
+  assert.ok(statSync(tar).size > 100_000);
+  assert.equal(ok(['load', '-i', tar]), 'Loaded image: busybox:latest\n');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('diff, cp in and out, stats', { skip: !haveCli && 'docker CLI missing' }, () => {
+  ok(['run', '-d', '--name', 'files', 'busybox', 'sh', '-c', 'echo made > /made.txt; sleep 100']);
+  spawnSync('sleep', ['0.5']);
+  assert.match(ok(['diff', 'files']), /^A \/made\.txt$/m);
+  const dir = mkdtempSync('/tmp/silo-cp-');
+  writeFileSync(path.join(dir, 'in.txt'), 'from the host\n');
+  ok(['cp', path.join(dir, 'in.txt'), 'files:/tmp/']);
+  assert.equal(ok(['exec', 'files', 'cat', '/tmp/in.txt']), 'from the host\n');
+  ok(['cp', 'files:/made.txt', path.join(dir, 'out.txt')]);
+  assert.equal(readFileSync(path.join(dir, 'out.txt'), 'utf8'), 'made\n');
+  ok(['cp', 'files:/etc', path.join(dir, 'etc')]);
+  assert.ok(existsSync(path.join(dir, 'etc', 'hostname')));
+  const stats = ok(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'files']);
+  assert.equal(stats, 'files 1\n');
+  ok(['rm', '-f', 'files']);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('events stream with filters, and wait', { skip: !haveCli && 'docker CLI missing' }, async () => {
+  const ev = spawn(NEW_CLI, ['events', '--filter', 'type=container', '--filter', 'event=die', '--format', '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}'], { env });
+  let seen = '';
+  ev.stdout.on('data', (d) => (seen += d));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(docker(['run', '--name', 'ev1', 'busybox', 'sh', '-c', 'exit 5']).code, 5);
+  for (let i = 0; i < 50 && !seen; i++) await new Promise((r) => setTimeout(r, 100));
+  ev.kill();
+  assert.equal(seen, 'die ev1 5\n');
+  assert.equal(ok(['wait', 'ev1']).trim(), '5');
+  ok(['rm', 'ev1']);
+});
+
+test("Debian's docker 20.10 client works too", { skip: (!existsSync(OLD_CLI) || !haveCli) && 'docker 20.10 CLI missing' }, () => {
+  assert.equal(ok(['version', '--format', '{{.Server.APIVersion}}'], { cli: OLD_CLI }).trim(), '1.41');
+  assert.equal(ok(['run', '--rm', 'busybox', 'echo', 'old client'], { cli: OLD_CLI }), 'old client\n');
+  assert.equal(ok(['ps', '-a', '--format', '{{.Names}}'], { cli: OLD_CLI }), '');
+});
+
+test('networks and volumes list honestly; creating them says it is not supported', { skip: !haveCli && 'docker CLI missing' }, () => {
+  assert.match(ok(['network', 'ls', '--format', '{{.Name}} {{.Driver}}']), /^none null\n$/);
+  assert.equal(ok(['volume', 'ls', '-q']), '');
+  const r = docker(['volume', 'create', 'data']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /named volumes is not supported by Silo/);
+});
