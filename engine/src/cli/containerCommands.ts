@@ -6,7 +6,7 @@ import { parseBindSpec, parseCpus, parseEnv, parseEnvFile, parseMemory, parsePor
 import { invalidArgument } from '../errors';
 import type { Cli, Command } from './cli';
 import { bool, list, str, type FlagSpec, type Parsed } from './flags';
-import { ago, commandColumn, portsColumn, shortId, table } from './format';
+import { ago, commandColumn, humanBinary, portsColumn, shortId, table } from './format';
 
 const createFlags: FlagSpec[] = [
   { name: 'name', kind: 'string', help: 'Assign a name to the container' },
@@ -389,4 +389,47 @@ const diff: Command = {
   },
 };
 
-export const containerCommands: Command[] = [run, create, start, ps, logs, exec, stop, restart, kill, rm, wait, diff];
+const commit: Command = {
+  name: 'commit',
+  usage: '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]',
+  description: "Create a new image from a container's changes",
+  flags: [
+    { name: 'author', short: 'a', kind: 'string', help: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
+    { name: 'change', short: 'c', kind: 'list', help: 'Apply Dockerfile instruction to the created image' },
+    { name: 'message', short: 'm', kind: 'string', help: 'Commit message' },
+  ],
+  minArgs: 1,
+  maxArgs: 2,
+  async run(cli, p) {
+    const { id } = await (await cli.engine()).sendRequest(P.ContainerCommitRequest.type, {
+      id: p.args[0], ref: p.args[1], message: str(p, 'message'), author: str(p, 'author'), changes: list(p, 'change'),
+    });
+    cli.out.write(id + '\n');
+    return 0;
+  },
+};
+
+const stats: Command = {
+  name: 'stats',
+  usage: '[OPTIONS] [CONTAINER...]',
+  description: 'Display a live stream of container(s) resource usage statistics',
+  flags: [{ name: 'no-stream', kind: 'bool', help: 'Disable streaming stats and only pull the first result' }],
+  async run(cli, p) {
+    const conn = await cli.engine();
+    for (;;) {
+      const rows = await conn.sendRequest(P.ContainerStatsRequest.type, { ids: p.args.length ? p.args : undefined });
+      const text = table(
+        ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'],
+        rows.map((r) => [shortId(r.id), r.name, `${r.cpuPercent.toFixed(2)}%`, `${humanBinary(r.memoryUsage)} / ${humanBinary(r.memoryLimit)}`, `${r.memoryLimit ? ((100 * r.memoryUsage) / r.memoryLimit).toFixed(2) : '0.00'}%`, String(r.pids)]),
+      );
+      if (bool(p, 'no-stream') || !cli.out.isTTY) {
+        cli.out.write(text);
+        return 0;
+      }
+      cli.out.write('\x1b[2J\x1b[H' + text);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  },
+};
+
+export const containerCommands: Command[] = [run, create, start, ps, logs, exec, stop, restart, kill, rm, wait, diff, commit, stats];

@@ -22,6 +22,18 @@ export function humanSize(bytes: number): string {
   return `${Number(v.toPrecision(3))}${units[i]}`;
 }
 
+/** go-units BytesSize (binary units), as docker stats prints memory: 1.5MiB, 64MiB, 23.4GiB. */
+export function humanBinary(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = bytes;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${Number(v.toFixed(2)).toString()}${units[i]}`;
+}
+
 export function ago(iso: string | number, now = Date.now()): string {
   const t = typeof iso === 'number' ? iso * 1000 : Date.parse(iso);
   return `${humanDuration(now - t)} ago`;

@@ -166,6 +166,26 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
   handle<{ id: string; force?: boolean }, { id: string }>(P.ContainerRemoveRequest.type, async (p) => ({ id: await engine.containers.remove(p.id, p) }));
   handle<{ id: string }, P.ExitInfo>(P.ContainerWaitRequest.type, (p) => engine.containers.wait(p.id));
   handle<{ id: string }, P.Change[]>(P.ContainerDiffRequest.type, (p) => engine.containers.diff(p.id));
+  handle<{ ids?: string[] }, P.ContainerStats[]>(P.ContainerStatsRequest.type, async (p) => {
+    const ids = p.ids ?? (await engine.containers.all()).filter((c) => c.state.status === 'running').map((c) => c.id);
+    // CPU % needs two samples: the container's CPU time over the host's in between, times its CPUs (docker's formula).
+    const first = await Promise.all(ids.map((id) => engine.containers.stats(id)));
+    await new Promise((r) => setTimeout(r, 500));
+    const second = await Promise.all(ids.map((id) => engine.containers.stats(id)));
+    return second.map((s, i) => {
+      const cpu = s.cpuNs - first[i].cpuNs;
+      const system = s.systemCpuNs - first[i].systemCpuNs;
+      return {
+        id: s.id,
+        name: s.name,
+        cpuPercent: system > 0 ? (cpu / system) * s.onlineCpus * 100 : 0,
+        memoryUsage: s.memoryUsage,
+        memoryLimit: s.memoryLimit,
+        pids: s.pids,
+      };
+    });
+  });
+  handle<{ id: string; ref?: string; message?: string; author?: string; changes?: string[] }, { id: string }>(P.ContainerCommitRequest.type, (p) => engine.commit(p.id, p));
   handle<{ id: string; path: string; view: 'container' | 'image' }, P.ContainerFile>(P.ContainerReadFileRequest.type, async (p) => {
     const snapshotter = engine.platform.snapshotter;
     if (!snapshotter.readFile) throw new SiloError('NotImplemented', `reading container files is not supported by the ${snapshotter.name} snapshotter`);

@@ -5,6 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { invalidArgument } from '../errors';
 import { ContentStore } from '../store/content';
+import { applyConfigChanges } from '../image/configChanges';
+import type { ContainerConfig } from '../image/types';
 import { ImageStore } from '../image/store';
 import type { Snapshotter } from '../layers/snapshotter';
 import type { Isolation, ProcessAccounting, Runtime } from '../runtime/runtime';
@@ -124,6 +126,36 @@ export class Engine {
       images: (await this.imageStore.list()).length,
       ...this.platform.facts(),
     };
+  }
+
+  /**
+   * `commit`: a container's changes as a new image over its own image, with the container's config
+   * (command, env, working dir, user, labels) and Dockerfile `changes` applied on top, as docker commit does.
+   */
+  async commit(idOrName: string, opts: { ref?: string; message?: string; author?: string; changes?: string[] } = {}): Promise<{ id: string }> {
+    const rec = await this.containers.resolve(idOrName);
+    const image = await this.images.config(rec.imageId);
+    const config: ContainerConfig = {
+      ...(image.config ?? {}),
+      Cmd: rec.config.cmd.length ? rec.config.cmd : image.config?.Cmd ?? null,
+      Entrypoint: rec.config.entrypoint.length ? rec.config.entrypoint : image.config?.Entrypoint ?? null,
+      Env: rec.config.env,
+      WorkingDir: rec.config.workingDir === '/' ? image.config?.WorkingDir ?? '' : rec.config.workingDir,
+      User: rec.config.user,
+      Labels: rec.config.labels,
+    };
+    const { id } = await this.images.createImage({
+      parent: rec.imageId,
+      layer: this.platform.snapshotter.exportChanges(rec.id),
+      config: applyConfigChanges(config, opts.changes ?? [], image.os),
+      history: { created_by: rec.spec.process.args.join(' '), ...(opts.message ? { comment: opts.message } : {}), ...(opts.author ? { author: opts.author } : {}) },
+      comment: opts.message,
+      author: opts.author,
+      parentId: rec.imageId,
+      ref: opts.ref,
+    });
+    this.events.emit('container', 'commit', rec.id, { name: rec.name, imageID: id });
+    return { id };
   }
 
   /** `system prune`: stopped containers, then images no name or container refers to, then unreferenced content. */

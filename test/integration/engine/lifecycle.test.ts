@@ -81,3 +81,21 @@ test('rm -f removes a running container; rm of a running one without -f is refus
   silo.ok(['rm', '-f', 'busy']);
   assert.equal(silo.ok(['ps', '-aq']), '');
 });
+
+test('commit makes an image of the container layer, with --change applied; stats samples a running container', () => {
+  silo.ok(['run', '--name', 'maker', 'busybox', 'sh', '-c', 'echo made > /made.txt']);
+  const id = silo.ok(['commit', '-m', 'add made.txt', '-c', 'CMD ["cat", "/made.txt"]', 'maker', 'made:v1']).trim();
+  assert.match(id, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(silo.ok(['run', '--rm', 'made:v1']), 'made\n');
+  assert.match(silo.ok(['history', 'made:v1']).split('\n')[1], /add made\.txt/);
+  silo.ok(['rm', 'maker']);
+
+  silo.ok(['run', '-d', '--name', 'spinner', '--memory', '64m', 'busybox', 'sh', '-c', 'while true; do :; done']);
+  const [header, row] = silo.ok(['stats', '--no-stream', 'spinner']).split('\n');
+  assert.match(header, /CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS/);
+  const cpu = Number(/\s(\d+\.\d+)%/.exec(row)![1]);
+  assert.ok(cpu > 20, `a busy loop uses CPU (${row})`);
+  assert.match(row, /\/ 64MiB/);
+  silo.ok(['rm', '-f', 'spinner']);
+  silo.ok(['rmi', 'made:v1']);
+});
