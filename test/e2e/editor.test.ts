@@ -39,7 +39,7 @@ function extensionHostLog(userDataDir: string): string {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (/exthost|Silo/i.test(p) && p.endsWith('.log')) out.push(`== ${p}\n${readFileSync(p, 'utf8').slice(-4000)}`);
+      else if (/exthost|Silo|silo/.test(p) && p.endsWith('.log')) out.push(`== ${p}\n${readFileSync(p, 'utf8').slice(-4000)}`);
     }
   };
   try {
@@ -57,6 +57,7 @@ test('the Silo extension in real VS Code: diagnostics, run from the views, live 
   const workspace = mkdtempSync(path.join(tmpdir(), 'silo-e2e-ws-'));
   cpSync(path.join(repoRoot, 'test/fixtures/workspace'), workspace, { recursive: true });
   let server: Awaited<ReturnType<typeof startCodeServer>> | undefined;
+  let page: Page | undefined;
   const browser = await playwright().chromium.launch({
     executablePath: chromiumPath,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -73,8 +74,10 @@ test('the Silo extension in real VS Code: diagnostics, run from the views, live 
       'telemetry.telemetryLevel': 'off',
       'extensions.ignoreRecommendations': true,
       'update.mode': 'none',
+      'chat.disableAIFeatures': true,
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
     });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(30_000);
     await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
@@ -126,6 +129,7 @@ test('the Silo extension in real VS Code: diagnostics, run from the views, live 
     await page.locator('.monaco-diff-editor .modified .view-line').getByText(/e2e:x:1000/).first().waitFor({ state: 'visible' });
     await shot(page, '05-diff');
   } catch (err) {
+    if (page) await shot(page, '99-failure').catch(() => undefined);
     if (server) console.error(extensionHostLog(server.userDataDir));
     throw err;
   } finally {
@@ -136,4 +140,3 @@ test('the Silo extension in real VS Code: diagnostics, run from the views, live 
   }
 });
 
-if (skip) test('e2e tools', { skip }, () => undefined);

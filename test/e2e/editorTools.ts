@@ -33,6 +33,7 @@ export interface Locator {
   first(): Locator;
   locator(selector: string): Locator;
   textContent(): Promise<string | null>;
+  getByText(text: string | RegExp, o?: { exact?: boolean }): Locator;
   count(): Promise<number>;
 }
 export interface Page {

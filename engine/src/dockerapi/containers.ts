@@ -1,7 +1,7 @@
 // Container routes: list, create, inspect, start, stop, kill, restart, wait, remove, changes, resize,
 // logs and attach — each one call into ContainerService, in Docker's shapes.
 import type { Duplex, Writable } from 'node:stream';
-import { failedPrecondition, invalidArgument } from '../errors';
+import { failedPrecondition, invalidArgument, SiloError } from '../errors';
 import type { ContainerRecord } from '../runtime/container';
 import type { LogLine } from '../runtime/logs';
 import { containerInspect, containerSummary } from '../service/containerViews';
@@ -103,7 +103,11 @@ async function restart(ctx: Ctx) {
 }
 
 async function kill(ctx: Ctx) {
-  await ctx.engine.containers.kill(ctx.params[0], ctx.query.get('signal') || 'SIGKILL');
+  await ctx.engine.containers.kill(ctx.params[0], ctx.query.get('signal') || 'SIGKILL').catch((err) => {
+    // Docker's wording (moby daemon/kill.go): the operation, then the cause.
+    if (err instanceof SiloError) throw new SiloError(err.kind, `Cannot kill container: ${ctx.params[0]}: ${err.message}`, err.hint);
+    throw err;
+  });
   ctx.reply.empty(204);
 }
 

@@ -1,0 +1,74 @@
+// Pull of a 3-layer image of about 300 MB from a loopback docker-registry into an empty store: Silo
+// (download, verify, unpack through overlayfs) vs `skopeo copy docker://... oci:DIR` (download and
+// verify only). Also MB/s against this machine's single-core pipeline limit (sha256 + gunzip + sha256).
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as zlib from 'node:zlib';
+import { RegistryClient } from '../engine/src/registry/client';
+import { fixtureTar } from '../test/fixtures/fixtureTar';
+import { fixtureDistribution } from '../test/fixtures/fixtureDistribution';
+import { startRegistry } from '../test/fixtures/fixtureRegistry';
+
+const LAYERS = 3;
+const LAYER_MB = 100;
+
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function main(): Promise<void> {
+  const reg = await startRegistry();
+  try {
+    const client = new RegistryClient(reg.domain);
+    const layers: Array<{ blob: Buffer; diffID: string }> = [];
+    for (let i = 0; i < LAYERS; i++) {
+      // Half random, half text-like: compresses about 2:1 like real layers.
+      const files = Array.from({ length: 20 }, (_, j) => ({ name: `l${i}/f${j}.bin`, data: j % 2 ? randomBytes((LAYER_MB / 20) * 1024 * 1024) : Buffer.alloc((LAYER_MB / 20) * 1024 * 1024, `layer ${i} file ${j} `) }));
+      const tar = await fixtureTar(files);
+      layers.push({ blob: zlib.gzipSync(tar, { level: 1 }), diffID: sha(tar) });
+    }
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) }, config: {} }));
+    const repo = 'bench/pull';
+    for (const b of [...layers.map((l) => l.blob), config]) {
+      const loc = await client.startUpload(repo);
+      await client.putBlob(repo, loc, { digest: sha(b), size: b.length }, () => (require('node:stream') as typeof import('node:stream')).Readable.from([b]));
+    }
+    const manifest = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
+      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha(l.blob), size: l.blob.length })),
+    }));
+    await client.putManifest(repo, '1', manifest, 'application/vnd.oci.image.manifest.v1+json');
+    const compressedMB = layers.reduce((a, l) => a + l.blob.length, 0) / 1e6;
+
+    // Single-core pipeline limit: sha256(compressed) + gunzip + sha256(plain), in memory.
+    let t0 = process.hrtime.bigint();
+    for (const l of layers) {
+      createHash('sha256').update(l.blob).digest();
+      createHash('sha256').update(zlib.gunzipSync(l.blob)).digest();
+    }
+    const limitS = Number(process.hrtime.bigint() - t0) / 1e9;
+
+    const e = fixtureDistribution({ idleTimeoutMs: 60_000 });
+    t0 = process.hrtime.bigint();
+    await e.distribution.pull(`${reg.domain}/${repo}:1`);
+    const siloS = Number(process.hrtime.bigint() - t0) / 1e9;
+    await e.cleanup();
+
+    const dir = mkdtempSync('/var/tmp/silo-bench-skopeo-');
+    t0 = process.hrtime.bigint();
+    execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${reg.domain}/${repo}:1`, `oci:${dir}/img:1`], { stdio: 'ignore' });
+    const skopeoS = Number(process.hrtime.bigint() - t0) / 1e9;
+    rmSync(dir, { recursive: true, force: true });
+
+    const ratio = siloS / skopeoS;
+    console.log(JSON.stringify({ bench: 'pull-3x100MB-loopback', unit: 's', silo: +siloS.toFixed(3), peer: 'skopeo copy docker:// oci:', peerValue: +skopeoS.toFixed(3), ratio: +ratio.toFixed(3), target: '<= 1.0', pass: ratio <= 1 }));
+    console.log(`silo ${(compressedMB / siloS).toFixed(1)} MB/s compressed (download+verify+unpack); single-core hash+gunzip+hash limit ${(compressedMB / limitS).toFixed(1)} MB/s; skopeo ${(compressedMB / skopeoS).toFixed(1)} MB/s`);
+  } finally {
+    await reg.dispose();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
