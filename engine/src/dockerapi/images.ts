@@ -6,6 +6,7 @@ import { invalidArgument, notImplemented } from '../errors';
 import { labelMatches, matchAll, parseFilters } from './filters';
 import { queryBool } from './http';
 import { route, type Ctx, type Route } from './router';
+import { pull } from './distribution';
 
 const LIST_FILTERS = ['dangling', 'label', 'reference'] as const;
 
@@ -121,7 +122,26 @@ async function createImage(ctx: Ctx) {
     out.end(JSON.stringify({ status: id }) + '\n');
     return;
   }
-  throw notImplemented('pulling images through the Docker API is not supported by Silo yet', 'load the image with `docker load` or `silo load`');
+  const fromImage = q.get('fromImage');
+  if (!fromImage) throw invalidArgument('give fromImage (pull) or fromSrc (import)');
+  await pull(ctx, fromImage);
+}
+
+/** POST /commit?container=&repo=&tag=&comment=&author=&changes= (docker commit), through Engine.commit. */
+async function commit(ctx: Ctx) {
+  const q = ctx.query;
+  const container = q.get('container');
+  if (!container) throw invalidArgument('give the container to commit');
+  const body = await ctx.json<Record<string, unknown>>();
+  if (body && Object.values(body).some((v) => v !== null && v !== '' && v !== false && !(Array.isArray(v) && !v.length) && !(typeof v === 'object' && !Object.keys(v as object).length))) {
+    throw notImplemented('a config in the commit request body is not supported by Silo', 'use --change instructions');
+  }
+  // `pause` is accepted and not acted on: Silo reads the writable snapshot as it is (no cgroup freezer yet).
+  const repo = q.get('repo') ?? '';
+  const t = q.get('tag') ?? '';
+  const ref = repo ? (t ? `${repo}:${t}` : repo) : undefined;
+  const { id } = await ctx.engine.commit(container, { ref, message: q.get('comment') ?? undefined, author: q.get('author') ?? undefined, changes: q.getAll('changes') });
+  ctx.reply.json(201, { Id: id });
 }
 
 function notYet(what: string, hint?: string) {
@@ -141,8 +161,6 @@ export const imageRoutes: Route[] = [
   route('GET', '/images/{*}/history', history),
   route('GET', '/images/{*}/get', (ctx) => save(ctx, [ctx.params[0]])),
   route('POST', '/images/{*}/tag', tag),
-  route('POST', '/images/{*}/push', notYet('pushing images through the Docker API', 'use `silo push` once it exists')),
   route('DELETE', '/images/{*}', remove),
-  route('POST', '/build', notYet('building images through the Docker API', 'use `silo build` once it exists')),
-  route('POST', '/commit', notYet('committing containers through the Docker API')),
+  route('POST', '/commit', commit),
 ];

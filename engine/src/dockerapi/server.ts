@@ -10,7 +10,9 @@ import { invalidArgument } from '../errors';
 import type { Engine } from '../service/engine';
 import { archiveRoutes } from './archive';
 import { containerRoutes } from './containers';
+import { distributionRoutes } from './distribution';
 import { execRoutes } from './exec';
+import { buildRoutes } from './build';
 import { HttpReply, UpgradeReply } from './http';
 import { imageRoutes } from './images';
 import { networkRoutes } from './networks';
@@ -29,7 +31,7 @@ export interface DockerApiServer {
 }
 
 export function dockerRouter(): Router {
-  return new Router([...systemRoutes, ...execRoutes, ...statsRoutes, ...archiveRoutes, ...containerRoutes, ...imageRoutes, ...networkRoutes]);
+  return new Router([...systemRoutes, ...distributionRoutes, ...buildRoutes, ...execRoutes, ...statsRoutes, ...archiveRoutes, ...containerRoutes, ...imageRoutes, ...networkRoutes]);
 }
 
 function makeServer(engine: Engine): http.Server {

@@ -1,6 +1,5 @@
 // System routes: /_ping, /version, /info, /events, /auth — what Silo is, announced honestly.
 import * as os from 'node:os';
-import { notImplemented } from '../errors';
 import type { EngineEvent } from '../service/events';
 import { VERSION } from '../service/engine';
 import { parseTimeBound } from '../runtime/logs';
@@ -166,16 +165,10 @@ async function events(ctx: Ctx) {
   out.end();
 }
 
-async function auth(ctx: Ctx) {
-  await ctx.json();
-  throw notImplemented('docker login is not supported by Silo yet', 'registry credentials come from ~/.docker/config.json when pulling and pushing');
-}
-
 export const systemRoutes: Route[] = [
   route('GET', '/_ping', ping),
   route('HEAD', '/_ping', ping),
   route('GET', '/version', version),
   route('GET', '/info', info),
   route('GET', '/events', events),
-  route('POST', '/auth', auth),
 ];

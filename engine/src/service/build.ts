@@ -51,7 +51,12 @@ export class BuildService {
       tag: (ref, id) => d.images.tag(id, ref),
       run: async (step, sig) => {
         const rec = await d.containers.create({ image: step.image, cmd: step.argv, entrypoint: [], env: step.env, workingDir: step.workingDir, user: step.user, labels: { 'silo.build': 'step' } });
-        const remove = () => d.containers.remove(rec.id, { force: true }).then(() => undefined, () => undefined);
+        const remove = () =>
+          d.containers.remove(rec.id, { force: true }).then(
+            () => undefined,
+            // The build's own error matters more; a container left behind is said in engine.log.
+            (e: Error) => void process.stderr.write(`silo engine: could not remove build step container ${rec.id}: ${e.message}\n`),
+          );
         try {
           const ac = new AbortController();
           const lines = await d.containers.logs(rec.id, { follow: true, awaitStart: true, signal: ac.signal });

@@ -181,3 +181,36 @@ test('networks and volumes list honestly; creating them says it is not supported
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /named volumes is not supported by Silo/);
 });
+
+test('build (classic API) with cache, and commit', { skip: !haveCli && 'docker CLI missing' }, () => {
+  const dir = mkdtempSync('/tmp/silo-build-ctx-');
+  writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox\nARG WHO=world\nCOPY msg.txt /msg.txt\nRUN echo "hello $WHO" >> /msg.txt\nCMD ["cat", "/msg.txt"]\n');
+  writeFileSync(path.join(dir, 'msg.txt'), 'from the context\n');
+  const buildEnv = { DOCKER_BUILDKIT: '0' };
+  const saved = env;
+  env = { ...env, ...buildEnv };
+  try {
+    const first = ok(['build', '--build-arg', 'WHO=silo', '-t', 'built:1', dir]);
+    assert.match(first, /Step 1\/5 : FROM busybox/);
+    assert.match(first, /Successfully tagged built:1/);
+    assert.equal(ok(['run', '--rm', 'built:1']), 'from the context\nhello silo\n');
+    assert.match(ok(['build', '--build-arg', 'WHO=silo', '-t', 'built:1', dir]), /Using cache/);
+    const bad = docker(['build', '-f', 'Nope', dir]);
+    assert.notEqual(bad.code, 0);
+  } finally {
+    env = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  ok(['run', '-d', '--name', 'tocommit', 'busybox', 'sh', '-c', 'echo committed > /c.txt; sleep 100']);
+  spawnSync('sleep', ['0.5']);
+  assert.match(ok(['commit', '-c', 'CMD ["cat", "/c.txt"]', 'tocommit', 'committed:1']), /^sha256:[0-9a-f]{64}\n$/);
+  assert.equal(ok(['run', '--rm', 'committed:1']), 'committed\n');
+  ok(['rm', '-f', 'tocommit']);
+  ok(['rmi', 'committed:1', 'built:1']);
+});
+
+test('a pull from a registry that is not there fails in the stream with the reason', { skip: !haveCli && 'docker CLI missing' }, () => {
+  const r = docker(['pull', '127.0.0.1:1/nothing:latest']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /cannot reach 127\.0\.0\.1:1/);
+});
