@@ -23,6 +23,8 @@ const common = {
 
 const entries = [
   { in: 'engine/src/cli/main.ts', out: 'silo.js', banner: '#!/usr/bin/env node' },
+  // The engine itself, loaded by `silo engine` only (cli/engineBundle.ts).
+  { in: 'engine/src/rpc/listen.ts', out: 'silo-engine.js' },
   { in: 'server/src/main.ts', out: 'server.js' },
   { in: 'client/src/extension.ts', out: 'client.js' },
 ];

@@ -3,7 +3,7 @@
 // context named `silo` instead of printing environment lines.
 import { spawnSync } from 'node:child_process';
 import { SiloError } from '../errors';
-import { dockerSocketPath } from '../dockerapi/server';
+import { dockerSocketPath } from '../rpc/paths';
 import * as P from '../protocol';
 import type { Command } from './cli';
 import { bool } from './flags';

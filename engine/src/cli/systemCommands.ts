@@ -3,8 +3,8 @@ import * as P from '../protocol';
 import type { Command } from './cli';
 import { bool } from './flags';
 import { humanSize } from './format';
-import { runEngine } from '../rpc/listen';
-import { VERSION, API_VERSION } from '../service/engine';
+import { loadEngine } from './engineBundle';
+import { VERSION, API_VERSION } from '../version';
 
 const info: Command = {
   name: 'info',
@@ -78,7 +78,7 @@ const engine: Command = {
   flags: [],
   maxArgs: 0,
   async run(cli) {
-    const running = await runEngine(cli.root);
+    const running = await loadEngine().runEngine(cli.root);
     process.stderr.write(`silo engine ${VERSION} serving ${cli.root} (pid ${process.pid})\n`);
     await new Promise<void>((resolve) => {
       for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(sig, () => resolve());

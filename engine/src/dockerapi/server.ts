@@ -20,9 +20,7 @@ import { Router } from './router';
 import { statsRoutes } from './stats';
 import { systemRoutes } from './system';
 
-export function dockerSocketPath(root: string): string {
-  return path.join(root, 'docker.sock');
-}
+export { dockerSocketPath } from '../rpc/paths';
 
 export interface DockerApiServer {
   /** 'unix:///...' or 'tcp://127.0.0.1:PORT'. */

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { unavailable } from '../errors';
-import { engineSocketPath } from './listen';
+import { engineSocketPath } from './paths';
 
 /** Linux: /var/lib/silo as root, $XDG_DATA_HOME/silo otherwise; Windows: %ProgramData%\silo. SILO_ROOT overrides. */
 export function defaultDataRoot(env = process.env): string {

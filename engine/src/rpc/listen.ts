@@ -10,11 +10,10 @@ import { tryLock } from '../store/lock';
 import { hostPlatform } from '../platform';
 import { Engine } from '../service/engine';
 import { serveConnection } from './server';
+import { engineSocketPath } from './paths';
 import { dockerSocketPath, listenDockerApi } from '../dockerapi/server';
 
-export function engineSocketPath(root: string): string {
-  return path.join(root, 'engine.sock');
-}
+export { engineSocketPath };
 
 export interface RunningEngine {
   engine: Engine;

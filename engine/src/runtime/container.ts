@@ -66,8 +66,9 @@ export function initialState(): ContainerState {
   };
 }
 
+/** The monitor's pid is kept: removal waits for that process to be gone (it holds the root mount). */
 export function exitedState(state: ContainerState, exit: ExitStatus): ContainerState {
-  return { ...state, status: 'exited', pid: 0, monitorPid: 0, exitCode: exit.exitCode, oomKilled: exit.oomKilled, finishedAt: exit.finishedAt };
+  return { ...state, status: 'exited', pid: 0, exitCode: exit.exitCode, oomKilled: exit.oomKilled, finishedAt: exit.finishedAt };
 }
 
 // Docker-style generated names (adjective_surname), short lists: collisions retry with a suffix.

@@ -4,8 +4,8 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { notFound, SiloError } from '../errors';
-import { Builder, type BuildDeps, type BuildOptions } from '../build/builder';
+import { isKind, notFound, SiloError } from '../errors';
+import { Builder, withRemovalFailure, type BuildDeps, type BuildOptions } from '../build/builder';
 import { BuildCache } from '../build/cache';
 import type { Snapshotter } from '../layers/snapshotter';
 import type { ImageStore } from '../image/store';
@@ -51,12 +51,7 @@ export class BuildService {
       tag: (ref, id) => d.images.tag(id, ref),
       run: async (step, sig) => {
         const rec = await d.containers.create({ image: step.image, cmd: step.argv, entrypoint: [], env: step.env, workingDir: step.workingDir, user: step.user, labels: { 'silo.build': 'step' } });
-        const remove = () =>
-          d.containers.remove(rec.id, { force: true }).then(
-            () => undefined,
-            // The build's own error matters more; a container left behind is said in engine.log.
-            (e: Error) => void process.stderr.write(`silo engine: could not remove build step container ${rec.id}: ${e.message}\n`),
-          );
+        const remove = () => removeStepContainer(d.containers, rec.id);
         try {
           const ac = new AbortController();
           const lines = await d.containers.logs(rec.id, { follow: true, awaitStart: true, signal: ac.signal });
@@ -73,13 +68,40 @@ export class BuildService {
           if (sig.aborted) throw new SiloError('Canceled', 'the build was canceled');
           return { exitCode: exit.exitCode, commit: async () => d.snapshotter.exportChanges(rec.id), remove };
         } catch (err) {
-          await remove();
-          throw err;
+          throw await remove().then(
+            () => err,
+            (removal: Error) => withRemovalFailure(err, removal),
+          );
         }
       },
     };
     const builder = new Builder(buildDeps, { ...opts, dockerfile }, onEvent, signal);
     const r = await builder.build(text);
     return { id: r.id, tags: opts.tags ?? [], dockerfile, steps: r.steps };
+  }
+}
+
+/**
+ * Removes a RUN step's container before the step's outcome is reported, so a client that sees the
+ * build end never sees the container. A removal can fail while the container's monitor is still
+ * letting go of the root filesystem (a loaded machine): it is tried once more after a pause, and a
+ * second failure is an error the caller reports, never swallowed.
+ */
+export async function removeStepContainer(containers: Pick<ContainerService, 'remove' | 'resolve'>, id: string, pauseMs = 1000): Promise<void> {
+  let first: Error;
+  try {
+    await containers.remove(id, { force: true });
+    return;
+  } catch (err) {
+    first = err as Error;
+  }
+  await new Promise((r) => setTimeout(r, pauseMs));
+  try {
+    await containers.remove(id, { force: true });
+  } catch (err) {
+    // Gone after all (the first attempt got far enough): nothing is left behind.
+    if (isKind(err, 'NotFound') && (await containers.resolve(id).then(() => false, (e: unknown) => isKind(e, 'NotFound')))) return;
+    const short = id.slice(0, 12);
+    throw new SiloError('Internal', `the build step container ${short} could not be removed (${first.message})`, `remove it with \`silo rm -f ${short}\``);
   }
 }

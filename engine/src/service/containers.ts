@@ -301,6 +301,7 @@ export class ContainerService {
       return nextDie.promise;
     }
     nextDie.dispose();
+    nextDie.promise.catch(() => undefined);
     if (rec.state.status === 'running') {
       await this.watch(rec);
       rec = (await this.read(rec.id)) ?? rec;
@@ -312,12 +313,14 @@ export class ContainerService {
   private nextDie(idOrName: string): { promise: Promise<ExitStatus>; dispose(): void } {
     const key = idOrName.replace(/^\//, '');
     let dispose = () => {};
-    const promise = new Promise<ExitStatus>((resolve) => {
+    const promise = new Promise<ExitStatus>((resolve, reject) => {
       const sub = this.deps.events.onEvent((e) => {
-        if (e.type !== 'container' || e.action !== 'die') return;
+        if (e.type !== 'container' || (e.action !== 'die' && e.action !== 'destroy')) return;
         if (e.id !== key && !e.id.startsWith(key) && e.attributes.name !== key) return;
         sub.dispose();
-        resolve({ exitCode: Number(e.attributes.exitCode), oomKilled: e.attributes.oomKilled === 'true', finishedAt: nowIso() });
+        if (e.action === 'die') resolve({ exitCode: Number(e.attributes.exitCode), oomKilled: e.attributes.oomKilled === 'true', finishedAt: nowIso() });
+        // Removed without having run (a failed start with --rm): nothing to wait for any more.
+        else reject(notFound(`No such container: ${idOrName}`));
       });
       dispose = () => sub.dispose();
     });
@@ -376,6 +379,9 @@ export class ContainerService {
       await this.watch(rec);
     }
     const dir = path.join(this.dir, rec.id);
+    // The monitor holds the root filesystem's mount in its own namespace until it exits, which it does
+    // right after reporting the exit: let it go before the snapshot is deleted.
+    await untilGone((await this.read(rec.id))?.state.monitorPid || rec.state.monitorPid, 3000);
     // Mark first, so a crash mid-way is finished at the next start instead of leaving a half container.
     const cur = (await this.read(rec.id)) ?? rec;
     cur.state.status = 'removing';
@@ -385,7 +391,7 @@ export class ContainerService {
     if (!(await readExit(containerFiles(dir).exit)) && cur.state.startedAt !== initialState().startedAt) await this.deps.runtime.delete(rec.id);
     await this.deps.snapshotter.remove(rec.id);
     await fs.rm(this.recordPath(rec.id), { force: true });
-    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     await removeRunDir(dir);
     this.deps.events.emit('container', 'destroy', rec.id, { name: rec.name, image: rec.image });
     return rec.id;
@@ -410,8 +416,9 @@ export class ContainerService {
     // A created container is followed until it has run and exited.
     const startedOnce = rec.state.status !== 'created';
     const done = async () => {
-      const status = (await this.read(rec.id))?.state.status;
-      if (status === 'created') return !opts.awaitStart && !startedOnce;
+      const current = await this.read(rec.id);
+      if (!current) return true; // removed: no more lines can come
+      if (current.state.status === 'created') return !opts.awaitStart && !startedOnce;
       return (await readExit(files.exit)) !== undefined;
     };
     const lines = readLog(files.log, { ...opts, done });
@@ -520,6 +527,10 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+async function untilGone(pid: number, timeoutMs: number): Promise<void> {
+  for (let waited = 0; pid && processAlive(pid) && waited < timeoutMs; waited += 10) await sleep(10);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -17,9 +17,10 @@ import { EventBus } from './events';
 import { ImageService } from './images';
 import { DistributionService } from './distribution';
 
-export const VERSION = '0.1.0';
+import { API_VERSION, VERSION } from '../version';
+
+export { API_VERSION, VERSION };
 const MAX_ROOT_BYTES = 107 - '/docker.sock'.length;
-export const API_VERSION = '1.0';
 
 /** What a host platform brings: made by platform/<os>/ and nothing else. */
 export interface Platform {

@@ -100,6 +100,8 @@ function launchMonitor(host: LinuxHost, args: string[], monitorLog: string, what
       const report = child.stdio[3] as NodeJS.ReadableStream;
       report.setEncoding('utf8');
       report.on('data', (d: string) => (text += d));
+      let exited = false;
+      const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
       report.on('end', () => {
         child.unref();
         let parsed: MonitorReport | undefined;
@@ -109,7 +111,9 @@ function launchMonitor(host: LinuxHost, args: string[], monitorLog: string, what
           parsed = undefined;
         }
         if (parsed && 'pid' in parsed) resolve({ pid: parsed.pid, monitorPid: child.pid! });
-        else reject(startError(parsed, what));
+        // A monitor that failed exits at once; wait for it, so that its mount namespace (holding the
+        // root filesystem) is gone before the caller removes the snapshot.
+        else void (exited ? Promise.resolve() : exit).then(() => reject(startError(parsed, what)));
       });
       child.on('error', (err) => reject(new SiloError('Unavailable', `cannot start the container monitor: ${err.message}`)));
     }, reject);

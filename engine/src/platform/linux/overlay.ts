@@ -18,7 +18,7 @@ import { overlayChanges } from '../../layers/changes';
 import { extractLayer, type ExtractLimits } from '../../layers/extract';
 import { packChanges } from '../../layers/pack';
 import { readLayeredFile, type LayeredFile } from '../../layers/readFile';
-import type { Mount, Snapshotter } from '../../layers/snapshotter';
+import type { Mount, Snapshotter, StagedLayer } from '../../layers/snapshotter';
 import type { SpecialFiles } from '../../layers/special';
 
 interface LayerRecord { chainID: string; parent?: string; size: number }
@@ -103,7 +103,6 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async applyLayer(chainID: string, parent: string | undefined, tar: Readable, limits?: ExtractLimits): Promise<{ size: number }> {
-    const dir = this.layerDir(chainID);
     const existing = this.layerRecord(chainID);
     if (existing) {
       tar.destroy();
@@ -113,28 +112,60 @@ export class OverlaySnapshotter implements Snapshotter {
       tar.destroy();
       throw failedPrecondition(`parent layer ${parent} of ${chainID} is not unpacked`, 'unpack the layers of an image from the bottom up');
     }
+    const staged = await this.stageLayer(tar, limits);
+    return staged.commit(chainID, parent);
+  }
+
+  // An overlay layer's files do not depend on its parent's (whiteouts are markers, not deletions),
+  // so a layer unpacks into a temp dir beside the others and becomes visible by one rename.
+  async stageLayer(tar: Readable, limits?: ExtractLimits): Promise<StagedLayer> {
     fs.mkdirSync(this.layersDir, { recursive: true, mode: 0o700 });
     const tmp = path.join(this.layersDir, tempName());
     try {
       fs.mkdirSync(path.join(tmp, 'fs'), { recursive: true, mode: 0o755 });
       const { bytes } = await extractLayer(tar, path.join(tmp, 'fs'), { special: this.special, whiteouts: 'overlay', limits });
-      const record: LayerRecord = { chainID, ...(parent !== undefined ? { parent } : {}), size: bytes };
-      writeRecord(path.join(tmp, 'layer.json'), record);
-      try {
-        fs.renameSync(tmp, dir);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;
-        // Another unpack of the same layer won: keep its copy.
+      let ended = false;
+      const discard = async () => {
+        ended = true;
         fs.rmSync(tmp, { recursive: true, force: true });
-        return { size: this.layerRecord(chainID)?.size ?? bytes };
-      }
-      syncDir(this.layersDir);
-      return { size: bytes };
+      };
+      return {
+        size: bytes,
+        discard,
+        commit: async (chainID, parent) => {
+          if (ended) throw failedPrecondition(`the staged layer for ${chainID} was already committed or discarded`);
+          try {
+            return this.commitStaged(tmp, bytes, chainID, parent);
+          } finally {
+            await discard(); // a no-op after the rename
+          }
+        },
+      };
     } catch (err) {
       fs.rmSync(tmp, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  private commitStaged(tmp: string, bytes: number, chainID: string, parent: string | undefined): { size: number } {
+    const dir = this.layerDir(chainID);
+    const existing = this.layerRecord(chainID);
+    if (existing) return { size: existing.size };
+    if (parent !== undefined && !this.layerRecord(parent)) {
+      throw failedPrecondition(`parent layer ${parent} of ${chainID} is not unpacked`, 'commit the layers of an image from the bottom up');
+    }
+    const record: LayerRecord = { chainID, ...(parent !== undefined ? { parent } : {}), size: bytes };
+    writeRecord(path.join(tmp, 'layer.json'), record);
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;
+      // Another unpack of the same layer won: keep its copy.
+      return { size: this.layerRecord(chainID)?.size ?? bytes };
+    }
+    syncDir(this.layersDir);
+    return { size: bytes };
   }
 
   async hasLayer(chainID: string): Promise<boolean> {
@@ -157,7 +188,8 @@ export class OverlaySnapshotter implements Snapshotter {
     // Out of sight first (atomic), then deleted at leisure.
     const doomed = path.join(this.layersDir, tempName());
     fs.renameSync(dir, doomed);
-    fs.rmSync(doomed, { recursive: true, force: true });
+    // Retried: the overlay's own files may still be settling while its last user (a monitor) exits.
+    fs.rmSync(doomed, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   }
 
   private chainIDs(top: string): string[] {
@@ -246,7 +278,8 @@ export class OverlaySnapshotter implements Snapshotter {
     const { dir } = this.snapshot(key);
     const doomed = path.join(this.snapshotsDir, tempName());
     fs.renameSync(dir, doomed);
-    fs.rmSync(doomed, { recursive: true, force: true });
+    // Retried: the overlay's own files may still be settling while its last user (a monitor) exits.
+    fs.rmSync(doomed, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   }
 
   async list(): Promise<{ layers: string[]; snapshots: string[] }> {
