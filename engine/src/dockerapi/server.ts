@@ -21,6 +21,7 @@ import { statsRoutes } from './stats';
 import { systemRoutes } from './system';
 
 export { dockerSocketPath } from '../rpc/paths';
+import { listenOwnerOnly } from '../rpc/paths';
 
 export interface DockerApiServer {
   /** 'unix:///...' or 'tcp://127.0.0.1:PORT'. */
@@ -50,18 +51,8 @@ function makeServer(engine: Engine): http.Server {
 
 /** Listens on `socketPath` (created owner-only); an old socket file there is replaced. */
 export async function listenDockerApi(engine: Engine, socketPath: string): Promise<DockerApiServer> {
-  await fs.rm(socketPath, { force: true });
   const server = makeServer(engine);
-  const oldMask = process.umask(0o077); // owner-only from the moment the socket exists, like engine.sock
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => resolve());
-    });
-  } finally {
-    process.umask(oldMask);
-  }
-  await fs.chmod(socketPath, 0o600);
+  await listenOwnerOnly(server, socketPath);
   return {
     address: `unix://${socketPath}`,
     async close() {

@@ -10,7 +10,7 @@ import { tryLock } from '../store/lock';
 import { hostPlatform } from '../platform';
 import { Engine } from '../service/engine';
 import { serveConnection } from './server';
-import { engineSocketPath } from './paths';
+import { engineSocketPath, listenOwnerOnly } from './paths';
 import { dockerSocketPath, listenDockerApi } from '../dockerapi/server';
 
 export { engineSocketPath };
@@ -28,8 +28,6 @@ export async function runEngine(root: string): Promise<RunningEngine> {
   await engine.init();
 
   const socketPath = engineSocketPath(root);
-  // We hold the lock, so a socket file left here belongs to an engine that is gone.
-  await fs.rm(socketPath, { force: true });
   // When no request has come for a while, collect garbage and return freed memory: the engine idles
   // most of its life, and its resident size is what a user pays for it (target: under 60 MB).
   let idleTimer: NodeJS.Timeout | undefined;
@@ -50,16 +48,7 @@ export async function runEngine(root: string): Promise<RunningEngine> {
     socket.on('error', () => conn.dispose());
     conn.listen();
   });
-  const oldMask = process.umask(0o077); // the socket is owner-only from the moment it exists
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => resolve());
-    });
-  } finally {
-    process.umask(oldMask);
-  }
-  await fs.chmod(socketPath, 0o600);
+  await listenOwnerOnly(server, socketPath);
   // The Docker Engine API, on the same Engine, at <root>/docker.sock (owner-only too).
   const dockerApi = await listenDockerApi(engine, dockerSocketPath(root));
 
