@@ -1,8 +1,10 @@
 // Pull (POST /images/create?fromImage=), push (POST /images/{name}/push) and login (POST /auth) through
 // the service's DistributionService, with Docker's JSON progress messages. Credentials are the
-// service's store (`docker login` through this API writes it); X-Registry-Auth is not consulted.
+// service's store (`docker login` through this API writes it), unless the request carries its own in
+// X-Registry-Auth (used for that request only, never stored or logged).
+import type { IncomingMessage } from 'node:http';
 import { invalidArgument } from '../errors';
-import type { LayerProgress, PushProgress } from '../service/distribution';
+import type { LayerProgress, PushProgress, RequestAuth } from '../service/distribution';
 import { errorResponse } from './http';
 import { route, type Ctx, type Route } from './router';
 
@@ -29,6 +31,32 @@ function progressLine(status: string, p: { id: string; current?: number; total?:
   return JSON.stringify({ status, progressDetail: detail, id: p.id }) + '\n';
 }
 
+/**
+ * X-Registry-Auth: base64url JSON {username, password, serveraddress} or {identitytoken} (moby
+ * registry.DecodeAuthConfig; the docker CLI sends "e30=", i.e. {}, when it has none). Unreadable is
+ * refused without echoing it.
+ */
+export function registryAuth(req: IncomingMessage): RequestAuth | undefined {
+  const raw = req.headers['x-registry-auth'];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (!value) return undefined;
+  let parsed: { username?: unknown; password?: unknown; serveraddress?: unknown; identitytoken?: unknown };
+  try {
+    parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as typeof parsed;
+  } catch {
+    throw invalidArgument('the X-Registry-Auth header is not base64url-encoded JSON', 'send {"username","password","serveraddress"} encoded as base64url');
+  }
+  if (!parsed || typeof parsed !== 'object') return undefined;
+  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  const auth: RequestAuth = {
+    ...(str(parsed.username) ? { username: str(parsed.username) } : {}),
+    ...(str(parsed.password) ? { password: str(parsed.password) } : {}),
+    ...(str(parsed.identitytoken) ? { identityToken: str(parsed.identitytoken) } : {}),
+    ...(str(parsed.serveraddress) ? { serveraddress: str(parsed.serveraddress) } : {}),
+  };
+  return auth.password || auth.identityToken ? auth : undefined;
+}
+
 /** Errors after the stream started go in the stream, as Docker's do: {"errorDetail":{"message"},"error"}. */
 function streamError(err: unknown): string {
   const { message } = errorResponse(err);
@@ -38,6 +66,7 @@ function streamError(err: unknown): string {
 export async function pull(ctx: Ctx, image: string) {
   const tag = ctx.query.get('tag');
   const ref = tag ? (tag.startsWith('sha256:') ? `${image}@${tag}` : `${image}:${tag}`) : image;
+  const requestAuth = registryAuth(ctx.req);
   const out = ctx.reply.stream(200, 'application/json');
   const ac = new AbortController();
   ctx.reply.closed.addEventListener('abort', () => ac.abort(), { once: true });
@@ -45,6 +74,7 @@ export async function pull(ctx: Ctx, image: string) {
     out.write(JSON.stringify({ status: `Pulling from ${image}`, id: tag || 'latest' }) + '\n');
     const r = await ctx.engine.distribution.pull(ref, {
       platform: ctx.query.get('platform') || undefined,
+      auth: requestAuth,
       signal: ac.signal,
       onProgress: (p) => out.write(progressLine(PULL_STATUS[p.phase] ?? p.phase, p)),
     });
@@ -59,12 +89,13 @@ export async function pull(ctx: Ctx, image: string) {
 async function push(ctx: Ctx) {
   const tag = ctx.query.get('tag');
   const ref = tag ? `${ctx.params[0]}:${tag}` : ctx.params[0];
+  const requestAuth = registryAuth(ctx.req);
   const out = ctx.reply.stream(200, 'application/json');
   const ac = new AbortController();
   ctx.reply.closed.addEventListener('abort', () => ac.abort(), { once: true });
   try {
     out.write(JSON.stringify({ status: `The push refers to repository [${ctx.params[0]}]` }) + '\n');
-    const r = await ctx.engine.distribution.push(ref, { signal: ac.signal, onProgress: (p) => out.write(progressLine(PUSH_STATUS[p.phase] ?? p.phase, p)) });
+    const r = await ctx.engine.distribution.push(ref, { auth: requestAuth, signal: ac.signal, onProgress: (p) => out.write(progressLine(PUSH_STATUS[p.phase] ?? p.phase, p)) });
     out.write(JSON.stringify({ status: `${r.tag}: digest: ${r.digest} size: ${r.size}` }) + '\n');
     out.write(JSON.stringify({ progressDetail: {}, aux: { Tag: r.tag, Digest: r.digest, Size: r.size } }) + '\n');
   } catch (err) {

@@ -21,6 +21,19 @@ export interface Mount {
   options: string[];
 }
 
+/** A layer unpacked by stageLayer and not yet visible. Exactly one of commit or discard ends it. */
+export interface StagedLayer {
+  /** Bytes of file contents unpacked. */
+  readonly size: number;
+  /**
+   * Publishes the staged files as the committed layer `chainID` over `parent`, atomically. The parent
+   * must be committed already (FailedPrecondition otherwise, and the stage is discarded). An existing
+   * layer of that chain ID is kept and the stage discarded.
+   */
+  commit(chainID: string, parent: string | undefined): Promise<{ size: number }>;
+  discard(): Promise<void>;
+}
+
 export interface Snapshotter {
   /** 'overlayfs' or 'windowsfilter': the storage driver name users see. */
   readonly name: string;
@@ -30,6 +43,13 @@ export interface Snapshotter {
    * Returns the unpacked size in bytes.
    */
   applyLayer(chainID: string, parent: string | undefined, tar: Readable, limits?: ExtractLimits): Promise<{ size: number }>;
+  /**
+   * Unpacks an uncompressed layer tar into a private staging area, before its parent exists, so the
+   * layers of one image can unpack concurrently. Nothing staged is visible until `commit`, which the
+   * caller calls only after verifying the content, bottom layer first. Optional: without it, callers
+   * use applyLayer in chain order.
+   */
+  stageLayer?(tar: Readable, limits?: ExtractLimits): Promise<StagedLayer>;
   hasLayer(chainID: string): Promise<boolean>;
   removeLayer(chainID: string): Promise<void>;
   /** Creates the writable snapshot `key` over the layer chain ending at `parent` (none: an empty root). */

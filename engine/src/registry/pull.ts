@@ -1,19 +1,19 @@
 // Pulling one image into the ContentStore and the Snapshotter (engine.md §2.1):
 //
-//   manifest (or index -> platform manifest) -> config -> layers, 3 at a time
-//   layer: GET (Range to resume) -> hash into an ingest -> commit (size and digest checked)
-//          -> decompress -> hash diff ID -> applyLayer, bottom up
+//   manifest (or index -> platform manifest) -> config -> layers, 3 at a time, each one pipeline:
+//   GET (Range to resume) -> hash + ingest -> gunzip -> hash diff ID -> unpack into a staging dir
 //
-// A layer whose parent is already unpacked when its download starts is unpacked while it downloads
-// (network, gunzip and disk overlap; separate layers inflate on separate libuv threads). Its tar
-// stream ends only after the blob committed and the diff ID matched, so the Snapshotter never
-// publishes a layer whose bytes were not verified. Others download first and unpack from the
-// verified blob as soon as their parent is in place. A broken download resumes from what the ingest
-// holds. Two pulls of the same content in this process share one download and one unpack (the
-// in-flight maps); across processes the ingest ref lock makes the second wait for the first.
+// Every layer streams: network, gunzip (libuv's pool, so separate layers inflate on separate cores)
+// and disk overlap, and layers unpack concurrently, each into its own staging dir
+// (Snapshotter.stageLayer). A staged layer is committed only after its blob committed (size and
+// digest checked) and its diff ID matched, and only after its parent committed, so nothing
+// unverified is ever visible and the chain appears bottom up. A snapshotter without stageLayer gets
+// applyLayer in chain order, with the diff ID checked before the tar ends. A broken download resumes
+// from what the ingest holds. Two pulls of the same content in this process share one download and
+// one unpack (the in-flight map); across processes the ingest ref lock makes the second wait for the first.
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import { SiloError, failedPrecondition, invalidArgument, isKind } from '../errors';
 import { chainIDs } from '../image/chainid';
 import { shortId } from '../image/digest';
@@ -21,9 +21,8 @@ import { parseBoundedJson } from '../image/json';
 import type { Reference } from '../image/reference';
 import type { LayerRecord } from '../image/store';
 import type { Descriptor, DockerImageConfig, Manifest } from '../image/types';
-import { openLayerTar } from '../image/unpack';
 import { decompressStream } from '../layers/compression';
-import type { Snapshotter } from '../layers/snapshotter';
+import type { Snapshotter, StagedLayer } from '../layers/snapshotter';
 import type { ContentStore, ContentWriter } from '../store/content';
 import type { RegistryClient } from './client';
 import { MAX_MANIFEST_BYTES, parseManifestDocument } from './manifest';
@@ -79,7 +78,7 @@ function verifying(hash: ReturnType<typeof createHash>, check: (digest: string) 
 
 export class Puller {
   private readonly downloads = new Map<string, Promise<void>>();
-  private readonly unpacks = new Map<string, Promise<number>>();
+  private readonly inflight = new Map<string, Promise<number | undefined>>();
 
   constructor(
     private readonly content: ContentStore,
@@ -122,75 +121,17 @@ export class Puller {
     const chains = chainIDs(diffIDs);
     const unpack = configJson.os === opts.hostOs;
 
-    // Layers: at most `concurrency` downloads; unpacks chain bottom up.
+    // Layers: at most `concurrency` pipelines at once; commits chain bottom up.
     const layers: LayerRecord[] = manifest.layers.map((blob, i) => ({ diffID: diffIDs[i], chainID: chains[i], blob }));
-    const sizes: Array<number | undefined> = layers.map(() => undefined);
-    const limit = Math.max(1, opts.concurrency ?? 3);
-    let running = 0;
-    const queue: Array<() => void> = [];
-    const slot = async () => {
-      if (running >= limit) await new Promise<void>((r) => queue.push(r));
-      running++;
-    };
-    const release = () => {
-      running--;
-      queue.shift()?.();
-    };
-    const done: Array<Promise<void>> = [];
-    const unpacked: Array<Promise<void>> = [];
-    const progress = (l: LayerRecord, p: Omit<LayerProgress, 'id'>) => opts.onProgress?.({ id: shortId(l.blob.digest), ...p });
-
+    const slots = new Slots(Math.max(1, opts.concurrency ?? 3));
+    const sizes: Array<Promise<number | undefined>> = [];
     for (const [i, l] of layers.entries()) {
-      progress(l, { phase: 'waiting' });
-      const parentDone = i === 0 ? Promise.resolve() : unpacked[i - 1];
-      let parentSettled = i === 0;
-      void parentDone.then(() => (parentSettled = true), () => undefined);
-      let streamedSize: number | undefined;
-      const fetched = (async () => {
-        if (await this.content.has(l.blob.digest)) {
-          progress(l, { phase: 'exists' });
-          return;
-        }
-        await slot();
-        try {
-          // Unpack while downloading when the parent is already in place and nobody else unpacks it.
-          const stream = unpack && parentSettled && !this.unpacks.has(l.chainID) && !(await this.snapshotter.hasLayer(l.chainID));
-          if (stream) {
-            const p = this.streamUnpack(client, ref.path, l, i === 0 ? undefined : chains[i - 1], (q) => progress(l, q));
-            this.unpacks.set(l.chainID, p);
-            try {
-              streamedSize = await p;
-              fresh.push(l.blob.digest);
-              return;
-            } catch (err) {
-              // Bad content stays bad: only a broken transfer falls back to download-then-unpack,
-              // which resumes from what the ingest kept.
-              if (!isKind(err, 'Unavailable')) throw err;
-            } finally {
-              this.unpacks.delete(l.chainID);
-            }
-          }
-          await this.download(client, ref.path, l.blob, (q) => progress(l, q));
-          fresh.push(l.blob.digest);
-        } finally {
-          release();
-        }
-      })();
-      done.push(fetched);
-      unpacked.push((async () => {
-        await fetched;
-        await parentDone;
-        if (!unpack) {
-          sizes[i] = await this.verifyDiffID(l, (q) => progress(l, q));
-          progress(l, { phase: 'complete' });
-          return;
-        }
-        sizes[i] = streamedSize ?? (await this.unpackFromBlob(l, i === 0 ? undefined : chains[i - 1], (q) => progress(l, q)));
-        progress(l, { phase: 'complete' });
-      })());
+      const onProgress = (p: Omit<LayerProgress, 'id'>) => opts.onProgress?.({ id: shortId(l.blob.digest), ...p });
+      onProgress({ phase: 'waiting' });
+      const parent = i === 0 ? undefined : { chainID: chains[i - 1], committed: sizes[i - 1] };
+      sizes.push(this.layer(client, ref.path, l, unpack, parent, slots, onProgress, fresh));
     }
-    const results = await Promise.allSettled(unpacked);
-    await Promise.allSettled(done);
+    const results = await Promise.allSettled(sizes);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
 
@@ -203,10 +144,143 @@ export class Puller {
       manifest: manifestDesc,
       config: manifest.config,
       configJson,
-      layers: layers.map((l, i) => (sizes[i] !== undefined ? { ...l, size: sizes[i] } : l)),
+      layers: layers.map((l, i) => {
+        const size = (results[i] as PromiseFulfilledResult<number | undefined>).value;
+        return size !== undefined ? { ...l, size } : l;
+      }),
       unpacked: unpack,
       fresh,
     };
+  }
+
+  /**
+   * One layer, shared by concurrent pulls in this process: its blob in the ContentStore and (when
+   * `unpack`) its chain ID committed in the Snapshotter. Resolves to the unpacked (tar) size, or
+   * undefined when both were already there.
+   */
+  private layer(client: RegistryClient, repo: string, l: LayerRecord, unpack: boolean, parent: { chainID: string; committed: Promise<unknown> } | undefined, slots: Slots, onProgress: Progress, fresh: string[]): Promise<number | undefined> {
+    const key = unpack ? `unpack ${l.chainID}` : `verify ${l.blob.digest}`;
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = this.layerOnce(client, repo, l, unpack, parent, slots, onProgress, fresh).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
+    } else {
+      // The other pull reports the progress; this one shows the layer as done when it is.
+      p.then(() => onProgress({ phase: 'complete' }), () => undefined);
+    }
+    return p;
+  }
+
+  private async layerOnce(client: RegistryClient, repo: string, l: LayerRecord, unpack: boolean, parent: { chainID: string; committed: Promise<unknown> } | undefined, slots: Slots, onProgress: Progress, fresh: string[]): Promise<number | undefined> {
+    const haveLayer = unpack && (await this.snapshotter.hasLayer(l.chainID));
+    if (haveLayer && (await this.content.has(l.blob.digest))) {
+      onProgress({ phase: 'exists' });
+      return undefined;
+    }
+    // Without stageLayer the unpack must wait for the parent before it starts (applyLayer needs it).
+    const stage = unpack && !haveLayer ? this.snapshotter.stageLayer?.bind(this.snapshotter) : undefined;
+    if (unpack && !haveLayer && !stage) await parent?.committed;
+    let staged: StagedLayer | undefined;
+    let size: number | undefined;
+    await slots.take();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const result = await this.stream(client, repo, l, attempt === 0, onProgress, fresh, async (tar) => {
+            if (stage) return { staged: await stage(tar) };
+            if (unpack && !haveLayer) return { size: (await this.snapshotter.applyLayer(l.chainID, parent?.chainID, tar)).size };
+            return { size: await drain(tar) };
+          });
+          staged = result.staged;
+          // A layer already unpacked keeps the size its snapshotter recorded; this pull only fetched its blob.
+          size = haveLayer ? undefined : result.staged?.size ?? result.size;
+          break;
+        } catch (err) {
+          // Bad content stays bad: only a broken streamed transfer is tried again, resuming from
+          // what the ingest kept and unpacking from the verified blob.
+          if (attempt > 0 || !isKind(err, 'Unavailable')) throw err;
+        }
+      }
+    } finally {
+      slots.release();
+    }
+    if (staged) {
+      try {
+        await parent?.committed;
+        onProgress({ phase: 'extracting' });
+        size = (await staged.commit(l.chainID, parent?.chainID)).size;
+      } catch (err) {
+        await staged.discard();
+        throw err;
+      }
+    }
+    onProgress({ phase: 'complete' });
+    return size;
+  }
+
+  /**
+   * The layer's tar, verified, into `sink`: from the registry while it downloads (the first try with
+   * an empty ingest), else from the blob once it is complete and committed. The tar stream fails
+   * instead of ending when the diff ID or (while streaming) the blob does not match, and `sink`'s
+   * result counts only after both checks passed.
+   */
+  private async stream<T>(client: RegistryClient, repo: string, l: LayerRecord, live: boolean, onProgress: Progress, fresh: string[], sink: (tar: Readable) => Promise<T>): Promise<T> {
+    const w = (await this.content.has(l.blob.digest)) ? undefined : await this.openIngest(l.blob);
+    let compressed: Readable;
+    let fillDone: Promise<void> = Promise.resolve();
+    let committed = !w;
+    if (w && (!live || w.offset > 0)) {
+      // A resumed ingest cannot be streamed from its middle: finish it, then read the verified blob.
+      await this.fill(client, repo, l.blob, w, onProgress);
+      onProgress({ phase: 'verifying' });
+      await w.commit({ digest: l.blob.digest, size: l.blob.size });
+      fresh.push(l.blob.digest);
+      committed = true;
+    }
+    if (w && !committed) {
+      const pipe = new PassThrough({ highWaterMark: 1 << 20 });
+      compressed = pipe;
+      // Backpressure: the download waits for the unpack, so nothing piles up in memory.
+      fillDone = this.fill(client, repo, l.blob, w, onProgress, (chunk) => {
+        if (pipe.destroyed) return Promise.reject(new SiloError('Canceled', 'the unpack stopped'));
+        return pipe.write(chunk) ? Promise.resolve() : waitDrain(pipe);
+      }).then(async () => {
+        pipe.end();
+      }, (err) => {
+        pipe.destroy(err as Error);
+        throw err;
+      });
+      fillDone.catch(() => undefined);
+    } else {
+      onProgress({ phase: 'extracting' });
+      compressed = this.content.createReadStream(l.blob.digest);
+    }
+    const diff = createHash('sha256');
+    const tar = verifying(diff, async (diffID) => {
+      if (w && !committed) {
+        // The whole blob went through: check it before the tar may end.
+        await fillDone;
+        onProgress({ phase: 'verifying' });
+        await w.commit({ digest: l.blob.digest, size: l.blob.size });
+        committed = true;
+        fresh.push(l.blob.digest);
+      }
+      if (diffID !== l.diffID) throw invalidArgument(`layer ${l.blob.digest} unpacks to diff ID ${diffID}, not the ${l.diffID} its config says`, 'the image in the registry is corrupt');
+    });
+    try {
+      const plain = await decompressStream(compressed);
+      plain.on('error', (err) => tar.destroy(err));
+      tar.on('error', () => plain.destroy());
+      const [result] = await Promise.all([sink(plain.pipe(tar)), fillDone, finished(tar)]);
+      if (!committed) throw new SiloError('Internal', `layer ${l.blob.digest} was unpacked before it was verified`);
+      return result;
+    } catch (err) {
+      compressed.destroy();
+      tar.destroy();
+      if (w && !committed) await w.close().catch(() => undefined);
+      // A transfer error explains a failed unpack better than the unpack's own error.
+      throw (await fillDone.then(() => err, (fillErr: unknown) => fillErr));
+    }
   }
 
   /**
@@ -288,92 +362,41 @@ export class Puller {
     const msg = lastError instanceof Error ? lastError.message : String(lastError);
     throw new SiloError('Unavailable', `downloading ${desc.digest} failed: ${msg}`, 'pull again to resume where it stopped');
   }
+}
 
-  /** Download and unpack in one pass; the tar ends only after the blob committed and its diff ID matched. */
-  private async streamUnpack(client: RegistryClient, repo: string, l: LayerRecord, parent: string | undefined, onProgress: (p: Omit<LayerProgress, 'id'>) => void): Promise<number> {
-    const w = await this.openIngest(l.blob);
-    if (!w) return this.unpackFromBlob(l, parent, onProgress);
-    if (w.offset > 0) {
-      // A resumed ingest cannot be streamed from its middle.
-      await w.close();
-      throw new SiloError('Unavailable', 'resume instead');
-    }
-    const compressed = new PassThrough({ highWaterMark: 1 << 20 });
-    const diff = createHash('sha256');
-    let committed = false;
-    let fillError: unknown;
-    const tar = verifying(diff, async (diffID) => {
-      onProgress({ phase: 'verifying' });
-      await w.commit({ digest: l.blob.digest, size: l.blob.size });
-      committed = true;
-      if (diffID !== l.diffID) throw invalidArgument(`layer ${l.blob.digest} unpacks to diff ID ${diffID}, not the ${l.diffID} its config says`, 'the image in the registry is corrupt');
-    });
-    // Backpressure: the download waits for the unpack, so nothing piles up in memory.
-    const fillDone = this.fill(client, repo, l.blob, w, onProgress, async (chunk) => {
-      if (compressed.destroyed) throw new SiloError('Canceled', 'the unpack stopped');
-      if (!compressed.write(chunk)) {
-        await new Promise<void>((resolve) => {
-          compressed.once('drain', resolve);
-          compressed.once('close', resolve);
-        });
-      }
-    }).then(() => compressed.end(), (err) => {
-      fillError = err;
-      compressed.destroy(err as Error);
-      throw err;
-    });
-    fillDone.catch(() => undefined);
-    const applied = (async () => {
-      const plain = await decompressStream(compressed);
-      onProgress({ phase: 'extracting' });
-      const out = plain.pipe(tar) as Readable;
-      plain.on('error', (err) => tar.destroy(err));
-      return this.snapshotter.applyLayer(l.chainID, parent, out);
-    })();
-    try {
-      const [, { size }] = await Promise.all([fillDone, applied]);
-      return size;
-    } catch (err) {
-      compressed.destroy();
-      if (!committed) await w.close().catch(() => undefined);
-      throw fillError ?? err;
-    }
-  }
+type Progress = (p: Omit<LayerProgress, 'id'>) => void;
 
-  /** Unpacks a verified blob; the diff ID is checked before the Snapshotter publishes the layer. Shared by concurrent pulls. */
-  private unpackFromBlob(l: LayerRecord, parent: string | undefined, onProgress: (p: Omit<LayerProgress, 'id'>) => void): Promise<number> {
-    let p = this.unpacks.get(l.chainID);
-    if (!p) {
-      p = (async () => {
-        if (await this.snapshotter.hasLayer(l.chainID)) return -1;
-        onProgress({ phase: 'extracting' });
-        const plain = await openLayerTar(this.content, l.blob);
-        const tar = verifying(createHash('sha256'), async (diffID) => {
-          if (diffID !== l.diffID) throw invalidArgument(`layer ${l.blob.digest} unpacks to diff ID ${diffID}, not the ${l.diffID} its config says`, 'the image in the registry is corrupt');
-        });
-        plain.on('error', (err) => tar.destroy(err));
-        const { size } = await this.snapshotter.applyLayer(l.chainID, parent, plain.pipe(tar));
-        return size;
-      })().finally(() => this.unpacks.delete(l.chainID));
-      this.unpacks.set(l.chainID, p);
-    }
-    return p.then((n) => (n < 0 ? undefined : n) as number);
+/** A counting semaphore: at most `limit` holders at once, served first come first served. */
+class Slots {
+  private running = 0;
+  private readonly queue: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async take(): Promise<void> {
+    if (this.running >= this.limit) await new Promise<void>((r) => this.queue.push(r));
+    else this.running++;
   }
+  release(): void {
+    const next = this.queue.shift();
+    if (next) next(); // the slot passes straight to the next holder
+    else this.running--;
+  }
+}
 
-  /** A foreign-OS layer is not unpacked, but its diff ID is still checked against the config. Returns the tar's size. */
-  private async verifyDiffID(l: LayerRecord, onProgress: (p: Omit<LayerProgress, 'id'>) => void): Promise<number> {
-    onProgress({ phase: 'verifying' });
-    const hash = createHash('sha256');
-    let size = 0;
-    await pipeline(await decompressStream(this.content.createReadStream(l.blob.digest)), new Transform({
-      transform(chunk: Buffer, _e, cb) {
-        hash.update(chunk);
-        size += chunk.length;
-        cb();
-      },
-    }));
-    const diffID = `sha256:${hash.digest('hex')}`;
-    if (diffID !== l.diffID) throw invalidArgument(`layer ${l.blob.digest} has diff ID ${diffID}, not the ${l.diffID} its config says`, 'the image in the registry is corrupt');
-    return size;
-  }
+function waitDrain(s: PassThrough): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+  });
+}
+
+/** Reads a stream to its end; returns how many bytes went through. */
+async function drain(s: Readable): Promise<number> {
+  let n = 0;
+  for await (const chunk of s) n += (chunk as Buffer).length;
+  return n;
 }

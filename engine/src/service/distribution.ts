@@ -9,7 +9,8 @@ import type { ImageStore } from '../image/store';
 import type { Isolation } from '../image/windowsCompat';
 import type { Snapshotter } from '../layers/snapshotter';
 import { RegistryClient, type RegistryClientOptions } from '../registry/client';
-import { CredentialStore } from '../registry/credentials';
+import type { CredentialSource } from '../registry/auth';
+import { CredentialStore, type Credential } from '../registry/credentials';
 import { hostPlatform, parsePlatform, type WantedPlatform } from '../registry/platform';
 import { Puller, type LayerProgress } from '../registry/pull';
 import { pushImage, type PushProgress } from '../registry/push';
@@ -39,6 +40,14 @@ export interface PullOptions {
   isolation?: Isolation;
   onProgress?: (p: LayerProgress) => void;
   signal?: AbortSignal;
+  /** Credentials for this request alone (the Docker API's X-Registry-Auth); never stored. */
+  auth?: RequestAuth;
+}
+
+/** Credentials a caller passes with one request, for one registry (Docker's AuthConfig). */
+export interface RequestAuth extends Credential {
+  /** The registry they are for (default: the reference's); for another registry they are not used. */
+  serveraddress?: string;
 }
 
 export interface PullResult {
@@ -70,9 +79,17 @@ export class DistributionService {
     this.credentials = opts.credentials ?? new CredentialStore(path.join(opts.root, 'auth.json'));
   }
 
-  private client(domain: string, signal?: AbortSignal, credentials = this.credentials as { get: CredentialStore['get'] }): RegistryClient {
+  private client(domain: string, signal?: AbortSignal, credentials: CredentialSource = this.credentials): RegistryClient {
     const insecure = (process.env.SILO_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     return new RegistryClient(domain, { insecure, ...this.opts.client, credentials: { get: (d) => credentials.get(d) }, signal });
+  }
+
+  /** A request's own credentials for its registry, else the stored ones (moby: the AuthConfig in X-Registry-Auth wins). */
+  private credentialsFor(domain: string, auth: RequestAuth | undefined): CredentialSource {
+    if (!auth || !((auth.username && auth.password) || auth.identityToken)) return this.credentials;
+    if (auth.serveraddress && registryDomain(auth.serveraddress) !== domain) return this.credentials;
+    const cred: Credential = auth.identityToken ? { username: auth.username, identityToken: auth.identityToken } : { username: auth.username, password: auth.password };
+    return { get: async (d) => (d === domain ? cred : this.credentials.get(d)) };
   }
 
   private wanted(opts: PullOptions): WantedPlatform {
@@ -87,7 +104,7 @@ export class DistributionService {
   async pull(ref: string, opts: PullOptions = {}): Promise<PullResult> {
     const r = normalizeReference(ref);
     const wanted = this.wanted(opts);
-    const pulled = await this.puller.pull(this.client(r.domain, opts.signal), r, { platform: wanted, hostOs: this.opts.os, onProgress: opts.onProgress });
+    const pulled = await this.puller.pull(this.client(r.domain, opts.signal, this.credentialsFor(r.domain, opts.auth)), r, { platform: wanted, hostOs: this.opts.os, onProgress: opts.onProgress });
     const id = pulled.config.digest;
     const key = formatReference(r);
     const before = (await this.opts.images.refs())[key];
@@ -114,14 +131,14 @@ export class DistributionService {
   }
 
   /** `docker push NAME[:TAG]`: the image the name points at, under that name's tag. */
-  async push(ref: string, opts: { onProgress?: (p: PushProgress) => void; signal?: AbortSignal; chunkSize?: number } = {}): Promise<{ digest: string; size: number; tag: string }> {
+  async push(ref: string, opts: { onProgress?: (p: PushProgress) => void; signal?: AbortSignal; chunkSize?: number; auth?: RequestAuth } = {}): Promise<{ digest: string; size: number; tag: string }> {
     const r = parseReference(ref);
     if (r.digest) throw invalidArgument(`cannot push a digest reference (${ref})`, 'push NAME[:TAG]');
     const named = normalizeReference(ref);
     const record = await this.opts.images.lookup(ref);
     if (!record) throw notFound(`An image does not exist locally with the tag: ${familiarString(named)}`, 'tag an image with that name first (silo tag)');
     const others = (await this.opts.images.refsOf(record.id)).filter((n) => n.domain === named.domain && n.path !== named.path).map((n) => n.path);
-    const digest = await pushImage(this.client(named.domain, opts.signal), this.opts.content, named.path, named.tag!, {
+    const digest = await pushImage(this.client(named.domain, opts.signal, this.credentialsFor(named.domain, opts.auth)), this.opts.content, named.path, named.tag!, {
       manifest: record.manifest,
       config: record.config,
       layers: record.layers.map((l) => l.blob),
@@ -135,7 +152,7 @@ export class DistributionService {
     const domain = registryDomain(server);
     if (!username || !password) throw invalidArgument('a username and a password are required to log in');
     const cred = { username, password };
-    await this.client(domain, undefined, { get: async () => cred } as unknown as CredentialStore).ping();
+    await this.client(domain, undefined, { get: async () => cred }).ping();
     await this.credentials.put(domain, cred);
     return { domain };
   }
