@@ -35,3 +35,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 node scripts/build.mjs
+# The editor end-to-end tools (code-server, Node 24, Chromium, playwright-core), cached outside the clone.
+if [ "${1:-}" = "--test" ]; then bash scripts/e2e-setup.sh; fi

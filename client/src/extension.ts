@@ -58,8 +58,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   sub(
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, { provideDebugConfigurations: () => debug.provideDebugConfigurations() }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
   );
-  const tasks = new SiloTaskProvider(engine, (dockerfile, steps) => {
-    void languageClient?.sendNotification(BuildCacheHintsNotification.type, { uri: vscode.Uri.file(dockerfile).toString(), steps });
+  const tasks = new SiloTaskProvider(engine, (dockerfile, result) => {
+    void languageClient?.sendNotification(BuildCacheHintsNotification.type, { uri: vscode.Uri.file(dockerfile).toString(), steps: result.steps });
+    // The engine announces no event for a built image (yet): show it now.
+    images.refresh();
   });
   sub(vscode.tasks.registerTaskProvider(TASK_RUN, tasks), vscode.tasks.registerTaskProvider(TASK_BUILD, tasks));
 

@@ -29,7 +29,7 @@ export function missingTools(): string | undefined {
 export interface Locator {
   click(o?: { button?: 'left' | 'right'; timeout?: number }): Promise<void>;
   hover(o?: { timeout?: number }): Promise<void>;
-  waitFor(o?: { state?: 'visible' | 'attached'; timeout?: number }): Promise<void>;
+  waitFor(o?: { state?: 'visible' | 'attached' | 'hidden'; timeout?: number }): Promise<void>;
   first(): Locator;
   locator(selector: string): Locator;
   textContent(): Promise<string | null>;
@@ -81,6 +81,10 @@ export async function startCodeServer(vsix: string, workspace: string, settings:
   const extensionsDir = path.join(base, 'extensions');
   mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+  // code-server is VS Code's remote setup: machine-scoped settings (silo.dataRoot) come from the
+  // Machine settings of the server side, and the User copy is dropped once those load.
+  mkdirSync(path.join(userDataDir, 'Machine'), { recursive: true });
+  writeFileSync(path.join(userDataDir, 'Machine', 'settings.json'), JSON.stringify(settings, null, 2));
   const common = ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--disable-telemetry', '--disable-update-check'];
   const env = { ...process.env, PATH: `${path.dirname(node24)}:${process.env.PATH}` };
   const install = spawnSync(node24, [codeServer, ...common, '--install-extension', vsix], { env, encoding: 'utf8', timeout: 120_000 });

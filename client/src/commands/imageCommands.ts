@@ -20,6 +20,27 @@ async function pickImage(engine: EngineClient, item: ImageItem | undefined): Pro
   return pick?.label;
 }
 
+/** A pull or push with its layers' progress in a notification; the result or the error is shown at the end. */
+async function transfer(engine: EngineClient, title: string, run: (progressToken: string) => Promise<string>): Promise<void> {
+  const token = engine.newToken();
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
+    const layers = new Map<string, string>();
+    const routing = engine.onLayerProgress(token, (p) => {
+      layers.set(p.id, p.phase);
+      const done = [...layers.values()].filter((ph) => ['complete', 'exists', 'pushed', 'mounted'].includes(ph)).length;
+      const pct = p.total ? ` ${Math.floor(((p.current ?? 0) * 100) / p.total)}%` : '';
+      progress.report({ message: `${done}/${layers.size} layers · ${p.id} ${p.phase}${pct}` });
+    });
+    try {
+      void vscode.window.showInformationMessage(await run(token));
+    } catch (err) {
+      void vscode.window.showErrorMessage(errorText(err));
+    } finally {
+      routing.dispose();
+    }
+  });
+}
+
 export function registerImageCommands(engine: EngineClient, images: ImagesView, layers: LayersView, logs: LogDocuments): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('silo.image.run', async (item?: ImageItem) => {
@@ -90,6 +111,16 @@ export function registerImageCommands(engine: EngineClient, images: ImagesView, 
       } catch (err) {
         void vscode.window.showErrorMessage(errorText(err));
       }
+    }),
+    vscode.commands.registerCommand('silo.images.pull', async () => {
+      const ref = await vscode.window.showInputBox({ title: 'Pull image', prompt: 'Image reference, e.g. busybox:latest or mcr.microsoft.com/windows/nanoserver:ltsc2022' });
+      if (!ref) return;
+      await transfer(engine, `Pulling ${ref}`, (progress) => engine.request(P.ImagePullRequest.type, { ref, progress }).then((r) => `Pulled ${r.reference} (${r.platform}, ${r.status})`));
+    }),
+    vscode.commands.registerCommand('silo.image.push', async (item?: ImageItem) => {
+      const ref = await pickImage(engine, item);
+      if (!ref) return;
+      await transfer(engine, `Pushing ${ref}`, (progress) => engine.request(P.ImagePushRequest.type, { ref, progress }).then((r) => `Pushed ${r.tag}: ${r.digest}`));
     }),
     vscode.commands.registerCommand('silo.images.showDangling', () => images.setShowDangling(true)),
     vscode.commands.registerCommand('silo.images.hideDangling', () => images.setShowDangling(false)),

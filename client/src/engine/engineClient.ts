@@ -3,7 +3,7 @@
 // the engine dies. Streams (logs, exec) are routed to their owners by stream token.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { ResponseError, type MessageConnection, type RequestType } from 'vscode-jsonrpc';
+import { ConnectionError, ErrorCodes, ResponseError, type MessageConnection, type RequestType } from 'vscode-jsonrpc';
 import * as P from '../../../engine/src/protocol';
 import { connectEngine } from '../../../engine/src/rpc/connect';
 
@@ -11,6 +11,9 @@ export type EngineState = 'stopped' | 'starting' | 'running' | 'restarting' | 'f
 
 /** The one sentence a user sees for an engine error, with its hint. */
 export function errorText(err: unknown): string {
+  if ((err instanceof ResponseError && err.code === ErrorCodes.PendingResponseRejected) || err instanceof ConnectionError) {
+    return 'the Silo engine stopped before it answered (it is being restarted; its log is engine.log in the data root)';
+  }
   if (err instanceof ResponseError) {
     const hint = (err.data as P.ErrorData | undefined)?.hint;
     return hint ? `${err.message} (${hint})` : err.message;
@@ -27,6 +30,7 @@ export class EngineClient implements vscode.Disposable {
   private connecting: Promise<MessageConnection> | undefined;
   private readonly streams = new Map<string, (lines: P.LogLine[]) => void>();
   private readonly builds = new Map<string, (event: P.BuildEvent) => void>();
+  private readonly layerProgress = new Map<string, (p: P.LayerProgressParams) => void>();
   private eventsToken: string | undefined;
   private disposed = false;
   private restarts = 0;
@@ -75,6 +79,7 @@ export class EngineClient implements vscode.Disposable {
       const conn = await connectEngine(root, { engineScript: this.engineScript });
       conn.onNotification(P.StreamLinesNotification.type, (p) => this.streams.get(p.stream)?.(p.lines));
       conn.onNotification(P.BuildProgressNotification.type, (p) => this.builds.get(p.stream)?.(p.event));
+      conn.onNotification(P.LayerProgressNotification.type, (p) => this.layerProgress.get(p.token)?.(p));
       conn.onNotification(P.EventNotification.type, (p) => {
         if (p.stream === this.eventsToken) this.eventEmitter.fire(p.event);
       });
@@ -143,6 +148,12 @@ export class EngineClient implements vscode.Disposable {
   onBuildProgress(token: string, handler: (event: P.BuildEvent) => void): vscode.Disposable {
     this.builds.set(token, handler);
     return new vscode.Disposable(() => this.builds.delete(token));
+  }
+
+  /** Routes a pull's or push's per-layer progress to `handler` until disposed. */
+  onLayerProgress(token: string, handler: (p: P.LayerProgressParams) => void): vscode.Disposable {
+    this.layerProgress.set(token, handler);
+    return new vscode.Disposable(() => this.layerProgress.delete(token));
   }
 
   async sendInput(input: P.StreamInput): Promise<void> {

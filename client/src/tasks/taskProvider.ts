@@ -70,9 +70,10 @@ export interface BuildTaskDefinition {
   pull?: boolean;
 }
 
-export type CacheHintsSink = (dockerfile: string, steps: P.BuildCacheStep[]) => void;
+/** Told of each successful build: its Dockerfile and result (cache hints for the language server, view refresh). */
+export type BuildListener = (dockerfile: string, result: P.BuildResult) => void;
 
-function buildTerminal(engine: EngineClient, def: BuildTaskDefinition, folder: string | undefined, onCacheHints: CacheHintsSink): vscode.Pseudoterminal {
+function buildTerminal(engine: EngineClient, def: BuildTaskDefinition, folder: string | undefined, onBuilt: BuildListener): vscode.Pseudoterminal {
   const write = new vscode.EventEmitter<string>();
   const close = new vscode.EventEmitter<number | void>();
   const cts = new vscode.CancellationTokenSource();
@@ -103,7 +104,7 @@ function buildTerminal(engine: EngineClient, def: BuildTaskDefinition, folder: s
             { stream: token, context, dockerfile, tags: def.tag ? [def.tag] : undefined, target: def.target, buildArgs: def.buildArgs, noCache: def.noCache, pull: def.pull },
             cts.token,
           );
-          onCacheHints(result.dockerfile || dockerfile, result.steps);
+          onBuilt(result.dockerfile || dockerfile, result);
           write.fire(`Successfully built ${result.id.replace(/^sha256:/, '').slice(0, 12)}\r\n${result.tags.map((t) => `Successfully tagged ${t}\r\n`).join('')}`);
           close.fire(0);
         } catch (err) {
@@ -111,7 +112,9 @@ function buildTerminal(engine: EngineClient, def: BuildTaskDefinition, folder: s
             write.fire('silo-build: this Silo engine cannot build images yet (it does not answer build requests); update the engine.\r\n');
           } else {
             // `<file>:<line>: error: <message>` is what the $silo-build problem matcher reads.
-            write.fire(`${dockerfile}:${current ? current.line + 1 : 1}: error: ${errorText(err)}\r\n`);
+            // The builder's message may already start with "<file>:<line>: ": keep the sentence only.
+            const message = errorText(err).replace(/^\S*:\d+: /, '');
+            write.fire(`${dockerfile}:${current ? current.line + 1 : 1}: error: ${message}\r\n`);
           }
           close.fire(1);
         } finally {
@@ -126,7 +129,7 @@ function buildTerminal(engine: EngineClient, def: BuildTaskDefinition, folder: s
 }
 
 export class SiloTaskProvider implements vscode.TaskProvider {
-  constructor(private readonly engine: EngineClient, private readonly onCacheHints: CacheHintsSink) {}
+  constructor(private readonly engine: EngineClient, private readonly onBuilt: BuildListener) {}
 
   provideTasks(): vscode.Task[] {
     return [];
@@ -139,7 +142,7 @@ export class SiloTaskProvider implements vscode.TaskProvider {
       return new vscode.Task(def, task.scope ?? vscode.TaskScope.Workspace, task.name, 'silo', new vscode.CustomExecution(async () => runTerminal(this.engine, def as RunTaskDefinition, folder)), task.problemMatchers);
     }
     if (def.type === TASK_BUILD) {
-      return new vscode.Task(def, task.scope ?? vscode.TaskScope.Workspace, task.name, 'silo', new vscode.CustomExecution(async () => buildTerminal(this.engine, def as BuildTaskDefinition, folder, this.onCacheHints)), task.problemMatchers);
+      return new vscode.Task(def, task.scope ?? vscode.TaskScope.Workspace, task.name, 'silo', new vscode.CustomExecution(async () => buildTerminal(this.engine, def as BuildTaskDefinition, folder, this.onBuilt)), task.problemMatchers);
     }
     return undefined;
   }

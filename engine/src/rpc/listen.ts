@@ -21,6 +21,10 @@ export interface RunningEngine {
 }
 
 export async function runEngine(root: string): Promise<RunningEngine> {
+  // A daemon serving many clients must not die of one forgotten promise: say it in engine.log.
+  process.on('unhandledRejection', (err) => {
+    process.stderr.write(`silo engine: unhandled error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  });
   await fs.mkdir(root, { recursive: true, mode: 0o700 });
   const lock = await tryLock(path.join(root, 'engine.lock'));
   if (!lock) throw unavailable(`an engine is already running for ${root}`, 'connect to it with the silo CLI, or stop it first');

@@ -2,7 +2,7 @@
 // services and Silo's error kinds to JSON-RPC error codes (the only place that does).
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import { ResponseError, type CancellationToken, type Disposable, type MessageConnection } from 'vscode-jsonrpc';
+import { ResponseError, type CancellationToken, type Disposable, type MessageConnection, type NotificationType } from 'vscode-jsonrpc';
 import { SiloError } from '../errors';
 import * as P from '../protocol';
 import type { Engine } from '../service/engine';
@@ -27,6 +27,18 @@ function abortOn(token: CancellationToken, closed: AbortSignal): AbortController
   return ac;
 }
 
+/**
+ * A notification to a client that may have gone: sending on a closed connection throws at once, and
+ * the request it belongs to is cancelled with the connection anyway.
+ */
+function notify<T>(conn: MessageConnection, type: NotificationType<T>, params: T): void {
+  try {
+    conn.sendNotification(type.method, params).catch(() => undefined);
+  } catch {
+    /* connection closed */
+  }
+}
+
 /** Sends lines in batches: one notification per burst instead of one per line. */
 function lineBatcher(conn: MessageConnection, stream: string) {
   let batch: P.LogLine[] = [];
@@ -34,7 +46,7 @@ function lineBatcher(conn: MessageConnection, stream: string) {
   const flush = () => {
     scheduled = false;
     if (!batch.length) return;
-    void conn.sendNotification(P.StreamLinesNotification.type, { stream, lines: batch });
+    notify(conn, P.StreamLinesNotification.type, { stream, lines: batch });
     batch = [];
   };
   return {
@@ -115,7 +127,7 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
   });
   // ---------- registry ----------
   const layerProgress = (token: string | undefined) =>
-    token ? (x: { id: string; phase: string; current?: number; total?: number }) => void conn.sendNotification(P.LayerProgressNotification.type, { token, ...x }) : undefined;
+    token ? (x: { id: string; phase: string; current?: number; total?: number }) => notify(conn, P.LayerProgressNotification.type, { token, ...x }) : undefined;
   handle<{ ref: string; platform?: string; isolation?: 'process' | 'hyperv'; progress?: string }, P.ImagePullResult>(P.ImagePullRequest.type, (p, token) =>
     engine.distribution.pull(p.ref, { platform: p.platform, isolation: p.isolation, onProgress: layerProgress(p.progress), signal: abortOn(token, closed.signal).signal }),
   );
@@ -255,13 +267,13 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
   handle<P.BuildParams, P.BuildResult>(P.BuildRequest.type, (p, token) => {
     const ac = abortOn(token, closed.signal);
     const { stream, ...opts } = p;
-    return engine.builds.build(opts, (event) => void conn.sendNotification(P.BuildProgressNotification.type, { stream, event }), ac.signal);
+    return engine.builds.build(opts, (event) => notify(conn, P.BuildProgressNotification.type, { stream, event }), ac.signal);
   });
 
   // ---------- events and system ----------
   handle<{ stream: string }, object>(P.EventsSubscribeRequest.type, async (p, token) => {
     const ac = abortOn(token, closed.signal);
-    const sub = engine.events.onEvent((event) => void conn.sendNotification(P.EventNotification.type, { stream: p.stream, event }));
+    const sub = engine.events.onEvent((event) => notify(conn, P.EventNotification.type, { stream: p.stream, event }));
     await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }));
     sub.dispose();
     return {};

@@ -122,8 +122,10 @@ export class ContainerService {
 
   private async markExited(rec: ContainerRecord, exit: ExitStatus, error = ''): Promise<ContainerRecord> {
     return withLock(this.recordPath(rec.id) + '.lock', async () => {
-      const cur = (await this.read(rec.id)) ?? rec;
-      if (cur.state.status !== 'running') return cur;
+      const cur = await this.read(rec.id);
+      // Removed meanwhile (or already marked): never write a record back from a stale copy, which would
+      // resurrect a removed container.
+      if (!cur || cur.state.status !== 'running') return cur ?? rec;
       cur.state = { ...exitedState(cur.state, exit), error };
       await this.write(cur);
       this.deps.events.emit('container', 'die', cur.id, { name: cur.name, image: cur.image, exitCode: String(exit.exitCode), oomKilled: String(exit.oomKilled) });
@@ -164,7 +166,12 @@ export class ContainerService {
       conn?.close();
       const exit = fromSocket ?? (await readExit(files.exit)) ?? { exitCode: 255, oomKilled: false, finishedAt: nowIso() };
       await this.markExited(rec, exit);
-    })().finally(() => this.watching.delete(rec.id));
+    })()
+      .catch((err: Error) => {
+        // A watcher must never take the engine down; the next resolve() reconciles from the exit record.
+        if (existsSync(path.join(this.dir, rec.id))) process.stderr.write(`silo engine: recording the exit of ${rec.id}: ${err.message}\n`);
+      })
+      .finally(() => this.watching.delete(rec.id));
     this.watching.set(rec.id, w);
     return w;
   }
