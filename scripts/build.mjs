@@ -27,6 +27,8 @@ const entries = [
   { in: 'engine/src/rpc/listen.ts', out: 'silo-engine.js' },
   // conditions: [] resolves packages as Node does: vscode-languageserver-types would otherwise come in as
   // ESM behind getter re-exports, making the validator's hot paths ~25% slower (bench/language-server).
+  // Windows: the one process per data root that holds every container's HCS handles (platform/windows/README.md).
+  { in: 'engine/src/platform/windows/supervisor/main.ts', out: 'silo-hcs-supervisor.js' },
   { in: 'server/src/main.ts', out: 'server.js', options: { conditions: [] } },
   { in: 'client/src/extension.ts', out: 'client.js' },
 ];

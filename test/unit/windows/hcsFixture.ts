@@ -1,21 +1,23 @@
-// Builds test/fixtures/hcs/fixture_computecore.c (a TEST FIXTURE standing in for computecore.dll)
-// with the system C compiler, once per test file.
+// Builds the C test fixtures of test/fixtures/hcs/ (fixture_computecore.c stands in for
+// computecore.dll, fixture_vmcompute.c for vmcompute.dll's layer functions, fixture_computenetwork.c
+// for computenetwork.dll, fixture_win32files.c for kernel32's file and advapi32's privilege
+// functions) with the system C compiler, once per test file.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const source = path.resolve(__dirname, '../../fixtures/hcs/fixture_computecore.c');
+const fixtures = path.resolve(__dirname, '../../fixtures/hcs');
 export const compiler = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version']).status === 0);
 /** The fixture is POSIX C (pipes, pthreads); on Windows the real DLLs are tested instead (test/contract/windows). */
 export const skipWithoutCompiler: false | string =
   process.platform === 'win32' ? 'the HCS fixture is POSIX-only; test/contract/windows covers the real DLLs' : compiler ? false : 'no C compiler on this machine to build the HCS fixture';
 
 /** Compiles the fixture into a new temporary folder; returns the library path and a cleanup. */
-export function buildHcsFixture(): { lib: string; cleanup: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'silo-hcs-fixture-'));
-  const lib = path.join(dir, 'libfixture_computecore.so');
-  const r = spawnSync(compiler!, ['-shared', '-fPIC', '-pthread', '-O1', '-o', lib, source], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`the HCS fixture did not compile:\n${r.stderr}`);
+export function buildHcsFixture(name: 'computecore' | 'vmcompute' | 'computenetwork' | 'win32files' = 'computecore'): { lib: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `silo-${name}-fixture-`));
+  const lib = path.join(dir, `libfixture_${name}.so`);
+  const r = spawnSync(compiler!, ['-shared', '-fPIC', '-pthread', '-O1', '-o', lib, path.join(fixtures, `fixture_${name}.c`)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`the ${name} fixture did not compile:\n${r.stderr}`);
   return { lib, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

@@ -155,3 +155,13 @@ function setupSpecOnly(): ContainerSpec {
     hostname: '', mounts: [], ports: [], resources: {}, stopSignal: 'SIGTERM',
   };
 }
+
+test('removing a running container ends it: exit record written, scratch unmounted, handles closed', { skip }, async () => {
+  const { spec, dir, mounter, runtime, files } = setup(['cmd', '/S', '/C', 'echo started && wait']);
+  await runtime.start(spec, { dir });
+  await runtime.delete(spec.id);
+  await runtime.wait(spec.id);
+  assert.equal((await readExit(files.exit))?.exitCode, 1);
+  assert.deepEqual(mounter.unmounted, mounter.mounted);
+  assert.deepEqual(api.hub.pending, { completions: 0, listeners: 0 }, 'every handle closed');
+});

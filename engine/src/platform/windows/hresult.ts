@@ -59,6 +59,11 @@ export const HResultTable: Readonly<Record<number, HResultMeaning>> = {
   0x8007048f: { name: 'ERROR_DEVICE_NOT_CONNECTED', kind: 'Unavailable', message: 'The layer device is not connected', hint: 'try again' },
   0x80070003: { name: 'ERROR_PATH_NOT_FOUND', kind: 'NotFound', message: 'A layer path was not found' },
   0x8007006d: { name: 'ERROR_BROKEN_PIPE', kind: 'Unavailable', message: 'The pipe was closed' },
+  // HCN (hcsshim hcn/hcnerrors.go; winerror.h HCN_E_*)
+  0x803b0001: { name: 'HCN_E_NETWORK_NOT_FOUND', kind: 'NotFound', message: 'The container network does not exist', hint: 'restart the engine to re-create it' },
+  0x803b0002: { name: 'HCN_E_ENDPOINT_NOT_FOUND', kind: 'NotFound', message: 'The container network endpoint does not exist' },
+  0x803b0010: { name: 'HCN_E_NETWORK_ALREADY_EXISTS', kind: 'AlreadyExists', message: 'A network with this name already exists' },
+  0x803b0013: { name: 'HCN_E_PORT_ALREADY_EXISTS', kind: 'FailedPrecondition', message: 'The host port is already published', hint: 'publish a different host port with -p' },
   0x80004001: { name: 'E_NOTIMPL', kind: 'NotImplemented', message: 'HCS does not implement this call' },
 };
 

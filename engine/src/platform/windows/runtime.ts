@@ -4,8 +4,9 @@
 // exits the system is shut down (terminated after a grace period), every handle is closed off the
 // main thread and the scratch unmounted.
 //
-// NOT YET a separate monitor process: this engine process holds the HCS handles, and the documents set
-// ShouldTerminateOnLastHandleClosed, so containers end with the engine; monitorPid is this process.
+// The process that holds the HCS handles is the monitor: the HCS supervisor (supervisor/) runs this
+// class so containers outlive the engine; run in the engine itself (from source, in tests) containers
+// end with it, since the documents set ShouldTerminateOnLastHandleClosed. monitorPid is that process.
 import { notFound, notImplemented } from '../../errors';
 import type { ContainerIO, ContainerSpec, ProcessSpec, Runtime, Started } from '../../runtime/runtime';
 import { containerFiles, execFiles, makeRunDir } from '../../runtime/monitor';
@@ -17,6 +18,7 @@ import { HcsComputeSystem } from './hcs/computeSystem';
 import type { HcsProcess } from './hcs/process';
 import { assertCanRunOnThisHost } from './host';
 import type { WindowsLayerMounter } from './layerMount';
+import type { ContainerNetwork, NetworkAttachment } from './hcn/natNetwork';
 import { ProcessMonitor } from './processMonitor';
 import { parseWindowsLayerMount, type WindowsLayerChain } from './windowsLayerMount';
 
@@ -32,12 +34,15 @@ export interface HcsRuntimeOptions {
   shutdownGraceMs?: number;
   /** The host platform, for assertCanRunOnThisHost; the contract test on Linux passes 'win32'. */
   platform?: NodeJS.Platform;
+  /** The engine's NAT network: every container gets an endpoint there, carrying its -p mappings. */
+  network?: ContainerNetwork;
 }
 
 interface Running {
   system: HcsComputeSystem;
   chain: WindowsLayerChain;
   mounted: boolean;
+  network?: NetworkAttachment;
   init: HcsProcess;
   monitor: ProcessMonitor;
   done: Promise<void>;
@@ -51,21 +56,31 @@ export class HcsRuntime implements Runtime {
 
   async start(spec: ContainerSpec, io: ContainerIO): Promise<Started> {
     assertCanRunOnThisHost(spec.os, spec.isolation, this.opts.platform);
-    if (spec.ports.length > 0) throw notImplemented('Publishing ports for Windows containers is not available yet', 'leave out -p for now');
+    if (spec.ports.length > 0 && !this.opts.network) throw notImplemented('Publishing ports needs the container network, which this engine has not set up', 'leave out -p');
     const api = this.opts.api();
     const owner = this.opts.owner ?? 'silo';
     const chain = parseWindowsLayerMount(spec.rootfs);
     const ids = await Promise.all(chain.parentLayerPaths.map((p) => this.opts.mounter.layerId(p)));
     let mounted = false;
+    let network: NetworkAttachment | undefined;
     let system: HcsComputeSystem | undefined;
     try {
+      // Before the compute system: a v2 container names its namespace, a v1 one its endpoint (hcs.md §6).
+      if (this.opts.network) network = await this.opts.network.attach(spec.ports);
       let document: object;
       if (spec.isolation === 'process') {
         const volumePath = await this.opts.mounter.mount(chain);
         mounted = true;
-        document = processContainerDocument(spec, { owner, volumePath, layers: chain.parentLayerPaths.map((p, i) => ({ Id: ids[i], Path: p })), hostCpuCount: this.opts.hostCpuCount });
+        document = processContainerDocument(spec, {
+          owner,
+          volumePath,
+          layers: chain.parentLayerPaths.map((p, i) => ({ Id: ids[i], Path: p })),
+          hostCpuCount: this.opts.hostCpuCount,
+          ...(network ? { networkNamespace: network.namespaceId } : {}),
+        });
       } else {
         document = hypervContainerDocument(spec, {
+          ...(network ? { endpoints: [network.endpointId] } : {}),
           owner,
           scratchPath: chain.scratchPath,
           layers: chain.parentLayerPaths.map((p, i) => ({ ID: ids[i], Path: p })),
@@ -80,7 +95,7 @@ export class HcsRuntime implements Runtime {
       const files = containerFiles(io.dir);
       await makeRunDir(io.dir);
       const monitor = new ProcessMonitor(init, { log: files.log, exit: files.exit, socket: files.socket }, spec.process.stdin);
-      const entry: Running = { system, chain, mounted, init, monitor, done: Promise.resolve() };
+      const entry: Running = { system, chain, mounted, network, init, monitor, done: Promise.resolve() };
       entry.done = monitor.done.then(() => this.teardown(spec.id, entry));
       this.running.set(spec.id, entry);
       await monitor.ready;
@@ -91,6 +106,7 @@ export class HcsRuntime implements Runtime {
         await system.close().catch(() => undefined);
       }
       if (mounted) await this.opts.mounter.unmount(chain).catch(() => undefined);
+      if (network) await this.opts.network?.detach(network).catch(() => undefined);
       throw err;
     }
   }
@@ -123,6 +139,7 @@ export class HcsRuntime implements Runtime {
     await r.system.stop(this.opts.shutdownGraceMs ?? 10_000).catch(() => undefined);
     await r.system.close();
     if (r.mounted) await this.opts.mounter.unmount(r.chain).catch(() => undefined);
+    if (r.network) await this.opts.network?.detach(r.network).catch(() => undefined);
     this.running.delete(id);
   }
 }

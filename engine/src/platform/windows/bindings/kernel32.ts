@@ -8,6 +8,11 @@ export interface Kernel32 {
   CloseHandle(h: unknown): number;
   BackupRead?: NativeFunction;
   BackupWrite?: NativeFunction;
+  CreateFileW?: NativeFunction;
+  CreateDirectoryW?: NativeFunction;
+  SetFileInformationByHandle?: NativeFunction;
+  GetLastError?: NativeFunction;
+  GetCurrentProcess?: NativeFunction;
 }
 
 /** `path` is injectable so a contract test can load a fixture that exports the same names. */
@@ -20,6 +25,12 @@ export function loadKernel32(path = 'kernel32.dll'): Kernel32 {
     // BOOL BackupRead(HANDLE, LPBYTE, DWORD, LPDWORD, BOOL bAbort, BOOL bProcessSecurity, LPVOID *ctx)
     BackupRead: optionalFunc(lib, 'BOOL BackupRead(HANDLE h, _Out_ uint8_t *buf, DWORD n, _Out_ DWORD *done, BOOL abort, BOOL security, _Inout_ void **ctx)'),
     BackupWrite: optionalFunc(lib, 'BOOL BackupWrite(HANDLE h, const uint8_t *buf, DWORD n, _Out_ DWORD *done, BOOL abort, BOOL security, _Inout_ void **ctx)'),
+    CreateFileW: optionalFunc(lib, 'HANDLE CreateFileW(const char16_t *name, DWORD access, DWORD share, void *security, DWORD disposition, DWORD flags, HANDLE template)'),
+    CreateDirectoryW: optionalFunc(lib, 'BOOL CreateDirectoryW(const char16_t *path, void *security)'),
+    // FileBasicInfo = 0
+    SetFileInformationByHandle: optionalFunc(lib, 'BOOL SetFileInformationByHandle(HANDLE h, int32 infoClass, FILE_BASIC_INFO *info, DWORD size)'),
+    GetLastError: optionalFunc(lib, 'DWORD GetLastError()'),
+    GetCurrentProcess: optionalFunc(lib, 'HANDLE GetCurrentProcess()'),
   };
 }
 

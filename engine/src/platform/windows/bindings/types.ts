@@ -16,6 +16,8 @@ export interface HcsTypes {
   DriverInfo: TypeObject;
   WC_LAYER_DESCRIPTOR: TypeObject;
   RTL_OSVERSIONINFOW: TypeObject;
+  /** FILE_BASIC_INFO: four FILETIMEs (int64) and the attributes, 40 bytes. */
+  FILE_BASIC_INFO: TypeObject;
 }
 
 let types: HcsTypes | undefined;
@@ -39,6 +41,7 @@ export function hcsTypes(): HcsTypes {
     GUID,
     DriverInfo: koffi.struct('DriverInfo', { Flavour: 'int32', HomeDir: 'const char16_t *' }),
     WC_LAYER_DESCRIPTOR: koffi.struct('WC_LAYER_DESCRIPTOR', { LayerId: 'GUID', Flags: 'uint32', Path: 'const char16_t *' }),
+    FILE_BASIC_INFO: koffi.struct('FILE_BASIC_INFO', { CreationTime: 'int64', LastAccessTime: 'int64', LastWriteTime: 'int64', ChangeTime: 'int64', FileAttributes: 'uint32' }),
     // 5 ULONGs + WCHAR[128] = 276 bytes
     RTL_OSVERSIONINFOW: koffi.struct('RTL_OSVERSIONINFOW', {
       dwOSVersionInfoSize: 'uint32',

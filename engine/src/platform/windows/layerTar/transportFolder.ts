@@ -202,11 +202,15 @@ export async function* readTransportFolder(root: string, opts: TransportReadOpti
       }
       if (st.isDirectory()) {
         for (const t of byDir.get(p) ?? []) yield { type: 'whiteout', path: t };
+        byDir.delete(p);
         yield* walk(p);
       }
     }
   }
   yield* walk('');
+  // Deletions under a folder the export does not list (nothing else in it changed) come last; a
+  // tombstone is never dropped.
+  for (const dir of [...byDir.keys()].sort(byBytes)) for (const t of byDir.get(dir)!) yield { type: 'whiteout', path: t };
 }
 
 /** Writes a transport folder's tombstones.txt (what ExportLayer leaves; used to build test exports). */
