@@ -5,6 +5,7 @@
 // Stages the target does not need are skipped; stages that do not depend on each other run at the
 // same time. The first miss in a stage makes every later step of it miss (moby imageprobe
 // `cacheBusted`). A failure names file:line; the step's container is always removed.
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { failedPrecondition, invalidArgument, isKind, notFound, SiloError } from '../errors';
@@ -19,9 +20,17 @@ import { isArchive, writeCopyLayer, type LayerItem } from './copyLayer';
 import { execForm, lineError, parseDockerfile, type Instruction, type ParsedDockerfile, type Stage } from './dockerfile';
 import { expandVariables } from './expand';
 import { fetchUrl } from './fetchUrl';
+import { goHealthcheck, goQuoteList, layerHistory, metadataHistory } from './history';
 import { readFromImage } from './fromImage';
-import { readImagePath, resolveChown } from './imageFiles';
-import { checkWindowsDest, defaultShell, WINDOWS_NO_SCRATCH } from './windowsRules';
+import { readImagePath, resolveChown, statImagePaths, type ImagePathStat } from './imageFiles';
+import { checkWindowsDest, defaultShell, WINDOWS_NO_SCRATCH, windowsWorkdir } from './windowsRules';
+
+/** A step's error with the failure to remove its container added, so neither is lost. */
+export function withRemovalFailure(err: unknown, removal: Error): SiloError {
+  const also = removal instanceof SiloError ? removal.line : removal.message;
+  if (err instanceof SiloError) return new SiloError(err.kind, `${err.message}; and ${also}`, err.hint);
+  return new SiloError('Internal', `${(err as Error).message}; and ${also}`);
+}
 
 /** What the builder needs of the engine (service/build.ts provides it). */
 export interface BuildDeps {
@@ -34,8 +43,8 @@ export interface BuildDeps {
   imageConfig(id: string): Promise<DockerImageConfig>;
   createImage(opts: { parent?: string; layer?: Readable; config: ContainerConfig; history: HistoryEntry; author?: string; parentId?: string; platform?: { os: string; architecture: string } }): Promise<{ id: string }>;
   tag(ref: string, id: string): Promise<void>;
-  /** Runs `argv` in a container over `image`; streams output; resolves with the exit code and the container's layer. */
-  run(opts: RunStep, signal: AbortSignal): Promise<{ exitCode: number; commit(): Promise<Readable>; remove(): Promise<void> }>;
+  /** Runs `argv` in a container over `image`; streams output; resolves with the exit code and the container's layer (none: it changed nothing). */
+  run(opts: RunStep, signal: AbortSignal): Promise<{ exitCode: number; commit(): Promise<Readable | undefined>; remove(): Promise<void> }>;
 }
 
 export interface RunStep {
@@ -83,6 +92,7 @@ interface StageResult {
 const PREDEFINED = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
 const EXPANDED = new Set(['ADD', 'COPY', 'ENV', 'EXPOSE', 'LABEL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
 const MAX_OUTPUT_TAIL = 10;
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 function envMap(env: string[] | undefined): Map<string, string> {
   const m = new Map<string, string>();
@@ -150,7 +160,7 @@ export class Builder {
       const cfg = (await this.deps.imageConfig(id)).config ?? {};
       const step: BuildStep = { step: this.total, total: this.total, stage: target.index, line: target.from.line, instruction: `LABEL ${labels.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}` };
       this.emit({ kind: 'step', step });
-      id = (await this.deps.createImage({ parent: id, config: { ...cfg, Labels: { ...(cfg.Labels ?? {}), ...Object.fromEntries(labels) } }, history: { created_by: `/bin/sh -c #(nop)  ${step.instruction}`, empty_layer: true } })).id;
+      id = (await this.deps.createImage({ parent: id, config: { ...cfg, Labels: { ...(cfg.Labels ?? {}), ...Object.fromEntries(labels) } }, history: { created_by: metadataHistory(cfg.Shell?.length ? cfg.Shell : defaultShell(result.os), `LABEL ${labels.map(([k, v]) => `${k}=${v}`).join(' ')}`), empty_layer: true } })).id;
       this.emit({ kind: 'image', step, id });
     }
     const unused = Object.keys(this.opts.buildArgs ?? {}).filter((k) => !this.usedBuildArgs.has(k) && !PREDEFINED.includes(k));
@@ -244,6 +254,9 @@ export class Builder {
       state = await this.stateOf(img.id, img.layers);
       if (platformOs && platformOs !== state.os) throw lineError(this.file, stage.from.line, `image ${ref} is for ${state.os}, not the requested platform ${stage.platform}`);
     }
+    // The default PATH joins the config of a Linux stage that has none (moby dispatchers.go
+    // initializeStage: "Add the default PATH to runConfig.ENV if one exists for the operating system").
+    if (state.os !== 'windows' && !envMap(state.config.Env).has('PATH')) state.config = { ...state.config, Env: [...(state.config.Env ?? []), `PATH=${DEFAULT_PATH}`] };
     this.emit({ kind: 'image', step: fromStep, id: state.image || 'scratch' });
     this.steps.push({ line: stage.from.line, cached: true });
 
@@ -306,9 +319,19 @@ export class Builder {
     this.emit({ kind: 'step', step });
     const kw = ins.keyword;
     if (kw === 'ARG') {
-      for (const [k, v] of this.parseArg(ins, this.lookup(state))) state.args.set(k, v);
-      this.steps.push({ line: ins.line, cached: true });
-      this.emit({ kind: 'image', step, id: state.image });
+      const lookup = this.lookup(state);
+      // History names each ARG with its Dockerfile default, not the --build-arg value (dispatchArg).
+      const declared = shellWords(ins.args).map((w) => {
+        const eq = w.indexOf('=');
+        return eq < 0 ? w : `${w.slice(0, eq)}=${expandVariables(w.slice(eq + 1), lookup, this.df.escape).value}`;
+      });
+      for (const [k, v] of this.parseArg(ins, lookup)) state.args.set(k, v);
+      // The classic builder commits an ARG as an image of its own; its cache key is the text alone,
+      // so a changed value misses first at the step that uses it.
+      const comment = `ARG ${declared.join(' ')}`;
+      const inputs = this.inputs(state, comment, {});
+      if (await this.probe(state, step, inputs)) return;
+      await this.commit(state, step, inputs, undefined, { created_by: metadataHistory(this.shellOf(state), comment), empty_layer: true });
       return;
     }
     const lookup = this.lookup(state);
@@ -408,6 +431,8 @@ export class Builder {
       const k = text.trim().split(/\s+/)[0]?.toUpperCase();
       if (k === 'ONBUILD' || k === 'FROM' || k === 'MAINTAINER') throw lineError(this.file, ins.line, `${k} isn't allowed as an ONBUILD trigger`);
       next = applyConfigChanges(before, [`ONBUILD ${text}`], state.os);
+    } else if (kw === 'WORKDIR' && state.os === 'windows') {
+      next = { ...before, WorkingDir: windowsWorkdir(before.WorkingDir, text.trim()) };
     } else {
       next = applyConfigChanges(before, [`${kw} ${text}`], state.os);
     }
@@ -415,7 +440,57 @@ export class Builder {
     const inputs = this.inputs(state, instruction, args);
     if (await this.probe(state, step, inputs)) return;
     state.config = next;
-    await this.commit(state, step, inputs, undefined, { created_by: `/bin/sh -c #(nop)  ${instruction}`, empty_layer: true });
+    const comment = this.historyComment(kw, text, next);
+    if (kw === 'WORKDIR' && state.os === this.deps.os && state.os !== 'windows') {
+      // The classic builder creates the directory and commits it as a layer (dispatchWorkdir ->
+      // ContainerCreateWorkdir, owned by root, 0755); an existing directory gives an empty layer.
+      const layer = await this.workdirLayer(state, next.WorkingDir ?? '/');
+      await this.commit(state, step, inputs, layer, { created_by: layerHistory(this.shellOf(state), comment), ...(layer ? {} : { empty_layer: true }) });
+      return;
+    }
+    await this.commit(state, step, inputs, undefined, { created_by: metadataHistory(this.shellOf(state), comment), empty_layer: true });
+  }
+
+  private shellOf(state: State): string[] {
+    return state.config.Shell?.length ? state.config.Shell : defaultShell(state.os);
+  }
+
+  /** The instruction as the classic builder prints it in history: values as parsed, lists as Go prints them. */
+  private historyComment(kw: string, text: string, next: ContainerConfig): string {
+    const pairs = () => {
+      const words = shellWords(text);
+      if (words.length && !words[0].includes('=')) return `${words[0]}=${words.slice(1).join(' ')}`;
+      return words.join(' ');
+    };
+    switch (kw) {
+      case 'ENV':
+      case 'LABEL':
+        return `${kw} ${pairs()}`;
+      case 'CMD':
+        return `CMD ${goQuoteList(next.Cmd)}`;
+      case 'ENTRYPOINT':
+        return `ENTRYPOINT ${goQuoteList(next.Entrypoint)}`;
+      case 'SHELL':
+        return `SHELL [${(next.Shell ?? []).join(' ')}]`;
+      case 'VOLUME':
+        return `VOLUME [${(execForm(text) ?? shellWords(text)).join(' ')}]`;
+      case 'EXPOSE':
+        return `EXPOSE ${shellWords(text).join(' ')}`;
+      case 'HEALTHCHECK':
+        return next.Healthcheck ? `HEALTHCHECK ${goHealthcheck(next.Healthcheck)}` : `HEALTHCHECK ${text}`;
+      case 'WORKDIR':
+        return `WORKDIR ${next.WorkingDir ?? text}`;
+      default:
+        return `${kw} ${text}`;
+    }
+  }
+
+  /** A layer with the WORKDIR and each missing parent (existing parents kept as they are); none when all exist. */
+  private async workdirLayer(state: State, dir: string): Promise<Readable | undefined> {
+    const dirs = await this.missingParents(state, [], dir);
+    // Nothing to make: Docker's empty diff becomes no layer at all (image.NewChildImage isEmptyLayer).
+    if (!dirs.some((d) => d.created)) return undefined;
+    return writeCopyLayer(dirs, { uid: 0, gid: 0 });
   }
 
   private async runStep(state: State, ins: Instruction, step: BuildStep): Promise<void> {
@@ -448,7 +523,7 @@ export class Builder {
     };
     let runId = '';
     const env = [...(state.config.Env ?? []), ...Object.entries(args).map(([k, v]) => `${k}=${v}`)];
-    if (!env.some((e) => e.startsWith('PATH='))) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    if (state.os !== 'windows' && !env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
     const run = await this.deps.run(
       {
         image: state.image,
@@ -467,6 +542,7 @@ export class Builder {
       },
       this.ac.signal,
     );
+    let failure: unknown;
     try {
       this.checkCanceled();
       if (run.exitCode !== 0) {
@@ -474,12 +550,18 @@ export class Builder {
         const last = tail.length ? `; last output:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
         throw lineError(this.file, ins.line, `The command '${argv.join(' ')}' returned a non-zero code: ${run.exitCode}${last}`, undefined, 'FailedPrecondition');
       }
+      // A RUN that changed nothing adds no layer, as Docker's (image.NewChildImage isEmptyLayer).
       const layer = await run.commit();
-      await this.commit(state, step, inputs, layer, { created_by: `${prefix}${argv.join(' ')}` });
-    } finally {
-      await run.remove();
-      this.emit({ kind: 'removed', step, id: runId });
+      await this.commit(state, step, inputs, layer, { created_by: `${prefix}${argv.join(' ')}`, ...(layer ? {} : { empty_layer: true }) });
+    } catch (err) {
+      failure = err;
     }
+    // The container goes before the step's outcome is reported (a client that saw the build end must
+    // not see it in `ps -a`); a removal that fails is said, with the step's own error or as a warning.
+    const removal = await run.remove().then(() => undefined, (e: Error) => e);
+    if (!removal) this.emit({ kind: 'removed', step, id: runId });
+    if (failure) throw removal ? withRemovalFailure(failure, removal) : failure;
+    if (removal) this.emit({ kind: 'warning', text: removal instanceof SiloError ? removal.line : removal.message });
   }
 
   private async copyStep(stage: Stage, state: State, ins: Instruction, step: BuildStep, text: string, args: Record<string, string>): Promise<void> {
@@ -504,6 +586,7 @@ export class Builder {
     const heredocNames = new Set(ins.heredocs.map((h) => h.name));
     const contextSrcs: string[] = [];
     let count = 0;
+    let contextDirCopy = false;
     for (const s of srcs) {
       const h = /^<<-?["']?(\w+)["']?$/.exec(s);
       if (h && heredocNames.has(h[1])) {
@@ -533,6 +616,7 @@ export class Builder {
         const got = await readFromImage(this.deps.content, layers, contextSrcs, this.ac.signal);
         for (const s of got.sources) {
           count += s.isDir ? 2 : 1;
+          if (s.isDir) contextDirCopy = true;
           for (const it of s.items) items.push({ ...it, dest: s.isDir ? (it.dest ? path.posix.join(dest, it.dest) : dest) : place(it.dest, srcs.length > 1 || got.sources.length > 1) });
         }
         hashParts.push(`from:${got.hash}`);
@@ -543,6 +627,7 @@ export class Builder {
         for (const s of sel.sources) {
           if (s.isDir) {
             count += 2;
+            contextDirCopy = true;
             for (const e of s.entries) items.push(this.contextItem(e, path.posix.join(dest, e.target)));
           } else {
             count++;
@@ -575,8 +660,38 @@ export class Builder {
       });
       own = { ...own, ...ids };
     }
-    const layer = writeCopyLayer(items, own);
-    await this.commit(state, step, inputs, layer, { created_by: `/bin/sh -c #(nop) ${kw} ${flags ? flags + ' ' : ''}${hash.slice(0, 80)} in ${dest} ` });
+    const layer = writeCopyLayer([...(await this.missingParents(state, items, contextDirCopy ? dest : undefined)), ...items], own);
+    // Docker's line: `COPY file:<hash> in <dest> ` (dir: for one directory, multi: for several sources).
+    const kind = count > 1 ? 'multi' : items.length === 1 && items[0].kind !== 'directory' ? 'file' : 'dir';
+    const srcHash = createHash('sha256').update(hash).digest('hex');
+    await this.commit(state, step, inputs, layer, { created_by: layerHistory(this.shellOf(state), `${kw} ${kind}:${srcHash} in ${words[words.length - 1]} `) });
+  }
+
+  /**
+   * Every parent directory of what a copy writes, parents first, as Docker's layer has them (overlay2
+   * tars the upper dir, parents included): a missing one made owned by the --chown identity, 0755
+   * (moby copy.go idtools.MkdirAllAndChownNew), an existing one as the image has it. An existing
+   * parent left out would be made 0:0 0755 by whoever unpacks the layer and hide the real one.
+   */
+  private async missingParents(state: State, items: LayerItem[], alsoDir?: string): Promise<LayerItem[]> {
+    const listed = new Set(items.filter((i) => i.kind === 'directory').map((i) => i.dest.replace(/\/+$/, '')));
+    const needed = new Set<string>();
+    const addAncestors = (p: string, self: boolean) => {
+      for (let d = self ? p.replace(/\/+$/, '') : path.posix.dirname(p.replace(/\/+$/, '')); d !== '/' && d !== '.' && d !== ''; d = path.posix.dirname(d)) needed.add(d);
+    };
+    for (const it of items) addAncestors(it.dest, it.kind === 'archive');
+    if (alsoDir) addAncestors(alsoDir, true);
+    const dirs = [...needed].filter((d) => !listed.has(d)).sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b));
+    const found = state.layers.length ? await statImagePaths(this.deps.content, state.layers, dirs) : new Map<string, ImagePathStat | undefined>();
+    const now = new Date();
+    const out: LayerItem[] = [];
+    for (const d of dirs) {
+      const st = found.get(d);
+      if (!st) out.push({ dest: d, kind: 'directory', mtime: now, created: true });
+      // A parent that is a symlink is followed by the unpacker, not replaced: leave it out.
+      else if (st.type === 'directory') out.push({ dest: d, kind: 'directory', mtime: st.mtime ?? now, kept: { uid: st.uid, gid: st.gid, mode: st.mode } });
+    }
+    return out;
   }
 
   private contextItem(e: ContextEntry, dest: string): LayerItem {

@@ -77,11 +77,22 @@ export class BuildCache {
   /** Image IDs the cache holds (hidden from `images` unless named). */
   async images(): Promise<Set<string>> {
     await this.load();
-    return new Set([...this.byKey.values()].map((r) => r.image));
+    return this.imagesSync();
   }
 
+  /**
+   * Every step result and every parent of one. The parents matter: a rebuilt step (--no-cache, or
+   * the same key built again) replaces its record, and the image it replaced stays the parent of the
+   * older steps built on it; it is still an intermediate image (Docker hides an untagged image that
+   * has children, moby daemon/images/images.go), not a dangling one.
+   */
   imagesSync(): Set<string> {
-    return new Set([...this.byKey.values()].map((r) => r.image));
+    const ids = new Set<string>();
+    for (const r of this.byKey.values()) {
+      ids.add(r.image);
+      if (r.parent) ids.add(r.parent);
+    }
+    return ids;
   }
 
   /** Why `now` has no record: compared with the closest earlier record of the same parent. */

@@ -19,6 +19,10 @@ export interface LayerItem {
   bytes?: Buffer;
   mode?: number;
   mtime?: Date;
+  /** A directory made to hold the copy (a missing parent): 0755, --chmod does not apply. */
+  created?: boolean;
+  /** An existing parent, recorded as the image has it (owner and mode kept, --chown/--chmod do not apply). */
+  kept?: { uid: number; gid: number; mode: number };
 }
 
 export interface OwnerMode {
@@ -43,9 +47,9 @@ export function writeCopyLayer(items: LayerItem[], own: OwnerMode): Readable {
       const name = tarName(it.dest);
       if (!name) continue;
       const st = it.entry?.stat;
-      const base = { uid: own.uid, gid: own.gid, mtime: it.mtime ?? st?.mtime ?? new Date(0) };
+      const base = { uid: it.kept?.uid ?? own.uid, gid: it.kept?.gid ?? own.gid, mtime: it.mtime ?? st?.mtime ?? new Date(0) };
       const perm = own.chmod ?? (it.mode ?? (st ? st.mode & 0o7777 : 0o644));
-      if (it.kind === 'directory') await put({ ...base, name, type: 'directory', mode: own.chmod ?? (st ? st.mode & 0o7777 : 0o755) });
+      if (it.kind === 'directory') await put({ ...base, name, type: 'directory', mode: it.kept ? it.kept.mode : it.created ? 0o755 : own.chmod ?? it.mode ?? (st ? st.mode & 0o7777 : 0o755) });
       else if (it.kind === 'symlink') await put({ ...base, name, type: 'symlink', linkname: it.entry!.linkname!, mode: 0o777 });
       else if (it.kind === 'bytes') await put({ ...base, name, type: 'file', mode: perm, size: it.bytes!.length }, it.bytes!);
       else if (it.kind === 'file') {

@@ -105,7 +105,9 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): ParsedDocker
     // dockerfile-ast takes `--flag=value` off the arguments of COPY, ADD, FROM, RUN and HEALTHCHECK itself.
     const astFlags = (ins as unknown as { getFlags?: () => Array<{ getName(): string; getValue(): string | null }> }).getFlags?.() ?? [];
     for (const f of astFlags) flags[f.getName()] = f.getValue() ?? 'true';
-    const instruction: Instruction = { keyword, args: keyword === 'HEALTHCHECK' ? withFlags.trim() : rest, flags: keyword === 'HEALTHCHECK' ? {} : flags, heredocs, line, endLine: range.end.line, original: (physical[line] ?? '').trim() };
+    // HEALTHCHECK keeps its options in the arguments: the config change parses them (--interval, ...).
+    const healthArgs = () => [...Object.entries(flags).map(([k, v]) => `--${k}=${v}`), rest].join(' ').trim();
+    const instruction: Instruction = { keyword, args: keyword === 'HEALTHCHECK' ? healthArgs() : rest, flags: keyword === 'HEALTHCHECK' ? {} : flags, heredocs, line, endLine: range.end.line, original: (physical[line] ?? '').trim() };
     if (keyword === 'FROM') {
       const words = rest.split(/\s+/).filter(Boolean);
       if (words.length !== 1 && !(words.length === 3 && words[1].toUpperCase() === 'AS')) {

@@ -62,11 +62,13 @@ export class BuildService {
           sig.addEventListener('abort', onAbort, { once: true });
           step.onStart(rec.id);
           await d.containers.start(rec.id);
+          // A cancel that came while the container was starting found it not yet running: kill it now.
+          if (sig.aborted) await d.containers.kill(rec.id, 'SIGKILL').catch(() => undefined);
           const exit = await d.containers.wait(rec.id);
           await reading;
           sig.removeEventListener('abort', onAbort);
           if (sig.aborted) throw new SiloError('Canceled', 'the build was canceled');
-          return { exitCode: exit.exitCode, commit: async () => d.snapshotter.exportChanges(rec.id), remove };
+          return { exitCode: exit.exitCode, commit: async () => ((await d.snapshotter.changes(rec.id)).length ? d.snapshotter.exportChanges(rec.id) : undefined), remove };
         } catch (err) {
           throw await remove().then(
             () => err,

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs, existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, notImplemented, SiloError } from '../errors';
+import { alreadyExists, failedPrecondition, invalidArgument, isKind, notFound, notImplemented, SiloError } from '../errors';
 import type { ContentStore } from '../store/content';
 import { writeFileAtomic } from '../store/atomic';
 import { withLock } from '../store/lock';
@@ -396,7 +396,10 @@ export class ContainerService {
     // The monitor deletes the runtime's state once it has recorded the exit; only a monitor that died
     // without an exit record leaves state behind.
     if (!(await readExit(containerFiles(dir).exit)) && cur.state.startedAt !== initialState().startedAt) await this.deps.runtime.delete(rec.id);
-    await this.deps.snapshotter.remove(rec.id);
+    // Idempotent, so an interrupted removal can be finished (at the next start, by reconcile).
+    await this.deps.snapshotter.remove(rec.id).catch((err) => {
+      if (!isKind(err, 'NotFound')) throw err;
+    });
     await fs.rm(this.recordPath(rec.id), { force: true });
     await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     await removeRunDir(dir);
