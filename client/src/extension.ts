@@ -21,7 +21,12 @@ import { ChangeTreeItem, LayersView } from './views/layersView';
 
 let languageClient: LanguageClient | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+/** What activation hands to other extensions (and the extension-host tests): the views' tree data. */
+export interface SiloExtensionApi {
+  views: { containers: ContainersView; images: ImagesView; layers: LayersView };
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<SiloExtensionApi> {
   const output = vscode.window.createOutputChannel('Silo');
   const engineScript = context.asAbsolutePath('dist/silo.js');
   const engine = new EngineClient(() => resolveDataRoot(vscode.workspace.getConfiguration('silo').get<string>('dataRoot')), engineScript, output);
@@ -124,6 +129,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   } catch (err) {
     output.appendLine(`the Dockerfile language server did not start: ${errorText(err)}`);
   }
+  return { views: { containers, images, layers } };
 }
 
 export async function deactivate(): Promise<void> {

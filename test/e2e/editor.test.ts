@@ -1,7 +1,7 @@
 // End to end in real VS Code: code-server serves the packaged VSIX, Chromium drives the workbench.
 // The user's path: open the example workspace, see Silo's Dockerfile diagnostics in Problems, run a
 // container from the Images view (busybox, imported through the CLI first), watch its log stream,
-// and open its diff (image ↔ container) in the diff editor. Screenshots go to test-artifacts/e2e/.
+// open its diff (image ↔ container) in the diff editor, and browse the image's layer files. Screenshots go to test-artifacts/e2e/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -186,6 +186,35 @@ test('the Silo extension in real VS Code: diagnostics, run from the views, live 
     await page.locator('.monaco-diff-editor').first().waitFor({ state: 'visible' });
     await page.locator('.monaco-diff-editor .modified .view-line').getByText(/e2e:x:1000/).first().waitFor({ state: 'visible' });
     await shot(page, '05-diff');
+
+    // 4b. Selecting the image shows its history in the Layers view; the step that added a layer lists
+    // that layer's files, and one opens read-only from the layer (silo://layer/...).
+    const viewPane = (title: string) => page!.locator('.pane').filter({ has: page!.locator('.pane-header').filter({ hasText: title }) });
+    // (Scoped to the Images view: the container's row names busybox:latest too.)
+    await viewPane('Images').locator('.monaco-list-row[aria-label*="busybox:latest"]').first().click();
+    const layersPane = viewPane('Layers');
+    const layerStep = layersPane.locator('.monaco-list-row[aria-expanded="false"]').first();
+    await layerStep.waitFor({ state: 'visible' });
+    await layerStep.click();
+    // The list is virtual: rows below the fold exist only once scrolled to.
+    const layerFile = async (name: string) => {
+      const row = layersPane.locator('.monaco-list-row .monaco-icon-label').getByText(name, { exact: true }).first();
+      // Steps shorter than the pane, so no row is scrolled past unrendered.
+      for (let i = 0; i < 150 && !(await row.isVisible()); i++) {
+        await layersPane.locator('.monaco-list').first().hover();
+        await page!.mouse.wheel(0, 150);
+        await page!.waitForTimeout(100);
+      }
+      await row.waitFor({ state: 'visible' });
+      return row;
+    };
+    await layerFile('/bin/busybox');
+    await shot(page, '05b-layer-files');
+    await (await layerFile('/etc/passwd')).click();
+    // The preview editor replaces the diff: this text comes from the layer's tar.
+    await page.locator('.monaco-diff-editor').first().waitFor({ state: 'hidden' });
+    await page.locator('.monaco-editor .view-line').getByText(/nobody:x:65534/).first().waitFor({ state: 'visible' });
+    await shot(page, '05c-layer-file-open');
 
     // 5. A shell in the container: a terminal over the engine's exec with a TTY.
     await runCommand(page, 'Silo Containers: Open Shell');

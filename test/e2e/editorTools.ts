@@ -35,12 +35,15 @@ export interface Locator {
   textContent(): Promise<string | null>;
   getByText(text: string | RegExp, o?: { exact?: boolean }): Locator;
   count(): Promise<number>;
+  isVisible(): Promise<boolean>;
+  filter(o: { has?: Locator; hasText?: string | RegExp }): Locator;
 }
 export interface Page {
   goto(url: string, o?: { timeout?: number }): Promise<unknown>;
   locator(selector: string): Locator;
   getByText(text: string | RegExp, o?: { exact?: boolean }): Locator;
   keyboard: { press(key: string): Promise<void>; type(text: string, o?: { delay?: number }): Promise<void> };
+  mouse: { wheel(deltaX: number, deltaY: number): Promise<void> };
   screenshot(o: { path: string; fullPage?: boolean }): Promise<unknown>;
   waitForTimeout(ms: number): Promise<void>;
   setDefaultTimeout(ms: number): void;

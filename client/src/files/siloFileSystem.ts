@@ -1,5 +1,6 @@
-// The read-only `silo:` file system: a container's files (silo://container/<id>/<path>) and the same
-// path in its image (silo://image/<id>/<path>), read through the engine. It backs the diff editor.
+// The read-only `silo:` file system: a container's files (silo://container/<id>/<path>), the same
+// path in its image (silo://image/<id>/<path>), and a file of one image layer
+// (silo://layer/<image id>/<n>/<path>), read through the engine. It backs the diff editor and the Layers view.
 import * as vscode from 'vscode';
 import * as P from '../../../engine/src/protocol';
 import { ResponseError } from 'vscode-jsonrpc';
@@ -27,7 +28,11 @@ export class SiloFileSystem implements vscode.FileSystemProvider {
     if (hit && Date.now() - hit.at < 2000) return hit.file;
     const a = parseSiloAddress(uri.authority, uri.path);
     if (!a) throw vscode.FileSystemError.FileNotFound(uri);
-    const file = this.engine.request(P.ContainerReadFileRequest.type, { id: a.containerId, path: a.path, view: a.view }).catch((err: unknown) => {
+    const request =
+      a.view === 'layer'
+        ? this.engine.request(P.ImageLayerReadFileRequest.type, { ref: `sha256:${a.imageId}`, index: a.index, path: a.path })
+        : this.engine.request(P.ContainerReadFileRequest.type, { id: a.containerId, path: a.path, view: a.view });
+    const file = request.catch((err: unknown) => {
       if (err instanceof ResponseError && (err.data as P.ErrorData | undefined)?.kind === 'NotFound') throw vscode.FileSystemError.FileNotFound(uri);
       throw vscode.FileSystemError.Unavailable(errorText(err));
     });

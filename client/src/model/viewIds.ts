@@ -16,6 +16,9 @@ export const ContextValues = {
   historyRow: 'silo.layer',
   change: 'silo.change',
   changeDeleted: 'silo.change.deleted',
+  layerFile: 'silo.layerFile',
+  layerFileDeleted: 'silo.layerFile.deleted',
+  layerFileMore: 'silo.layerFile.more',
   layersHeader: 'silo.layers.header',
 } as const;
 

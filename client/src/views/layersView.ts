@@ -1,9 +1,10 @@
-// The Layers view: for a selected image its history (instruction and size per layer); for a selected
+// The Layers view: for a selected image its history (instruction and size per layer), each step that
+// added a layer expanding to that layer's files (opened read-only from the layer); for a selected
 // container its live diff, where a changed file opens in the diff editor (image side vs container side).
 import * as vscode from 'vscode';
 import * as P from '../../../engine/src/protocol';
-import { changeItems, historyItems, type ChangeItem } from '../model/layerRows';
-import { formatSiloPath } from '../model/siloUri';
+import { changeItems, historyItems, layerFileItems, type ChangeItem, type LayerFileItem } from '../model/layerRows';
+import { formatLayerPath, formatSiloPath } from '../model/siloUri';
 import { SCHEME_FILES } from '../model/viewIds';
 import { errorText, type EngineClient } from '../engine/engineClient';
 import { RefreshScheduler } from './refreshScheduler';
@@ -31,6 +32,26 @@ export class ChangeTreeItem extends vscode.TreeItem {
     this.command = { command: 'silo.change.open', title: 'Open Change', arguments: [this] };
   }
 }
+
+export function layerFileUri(imageId: string, index: number, path: string): vscode.Uri {
+  return vscode.Uri.from({ scheme: SCHEME_FILES, authority: 'layer', path: formatLayerPath({ imageId, index, path }) });
+}
+
+/** A history step that added a layer; its children are the layer's files. */
+export class HistoryLayerItem extends vscode.TreeItem {
+  constructor(label: string, readonly imageId: string, readonly layer: number) {
+    super(label, vscode.TreeItemCollapsibleState.Collapsed);
+  }
+}
+
+const FILE_ICON: Record<LayerFileItem['kind'], vscode.ThemeIcon> = {
+  file: vscode.ThemeIcon.File,
+  dir: vscode.ThemeIcon.Folder,
+  symlink: new vscode.ThemeIcon('file-symlink-file'),
+  whiteout: new vscode.ThemeIcon('diff-removed', new vscode.ThemeColor('gitDecoration.deletedResourceForeground')),
+  other: new vscode.ThemeIcon('circle-slash'),
+  more: new vscode.ThemeIcon('ellipsis'),
+};
 
 export class LayersView implements vscode.TreeDataProvider<vscode.TreeItem>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.TreeItem | undefined>();
@@ -65,14 +86,18 @@ export class LayersView implements vscode.TreeDataProvider<vscode.TreeItem>, vsc
   }
 
   async getChildren(n?: vscode.TreeItem): Promise<vscode.TreeItem[]> {
+    if (n instanceof HistoryLayerItem) return this.layerFiles(n);
     if (n || !this.subject) return [];
     const s = this.subject;
     try {
       if (s.kind === 'image') {
-        const rows = await this.engine.request(P.ImageHistoryRequest.type, { ref: s.ref });
-        return historyItems(rows).map((h, i) => {
-          const item = new vscode.TreeItem(h.label, vscode.TreeItemCollapsibleState.None);
-          item.id = `history:${s.ref}:${i}`;
+        const [rows, layers] = await Promise.all([
+          this.engine.request(P.ImageHistoryRequest.type, { ref: s.ref }),
+          this.engine.request(P.ImageLayersRequest.type, { ref: s.ref }),
+        ]);
+        return historyItems(rows, layers.layerOfRow).map((h, i) => {
+          const item = h.layer === null ? new vscode.TreeItem(h.label, vscode.TreeItemCollapsibleState.None) : new HistoryLayerItem(h.label, layers.id, h.layer);
+          item.id = `history:${layers.id}:${i}`;
           item.description = h.description;
           item.tooltip = h.tooltip;
           item.contextValue = h.contextValue;
@@ -87,6 +112,31 @@ export class LayersView implements vscode.TreeDataProvider<vscode.TreeItem>, vsc
         return [none];
       }
       return changeItems(changes).map((c) => new ChangeTreeItem(s.id, c));
+    } catch (err) {
+      const item = new vscode.TreeItem(errorText(err));
+      item.iconPath = new vscode.ThemeIcon('warning');
+      return [item];
+    }
+  }
+
+  private async layerFiles(n: HistoryLayerItem): Promise<vscode.TreeItem[]> {
+    try {
+      const listing = await this.engine.request(P.ImageLayerFilesRequest.type, { ref: n.imageId, index: n.layer });
+      return layerFileItems(listing).map((f, i) => {
+        const item = new vscode.TreeItem(f.label, vscode.TreeItemCollapsibleState.None);
+        // By position: a tar may hold one path twice (the later entry wins when unpacked).
+        item.id = `layer:${n.imageId}:${n.layer}:${i}`;
+        item.description = f.description;
+        item.tooltip = f.tooltip;
+        item.contextValue = f.contextValue;
+        item.iconPath = FILE_ICON[f.kind];
+        if (f.openPath !== undefined) {
+          const uri = layerFileUri(n.imageId, n.layer, f.openPath);
+          item.resourceUri = uri;
+          item.command = { command: 'vscode.open', title: 'Open File', arguments: [uri, { preview: true }] };
+        }
+        return item;
+      });
     } catch (err) {
       const item = new vscode.TreeItem(errorText(err));
       item.iconPath = new vscode.ThemeIcon('warning');

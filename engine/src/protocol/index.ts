@@ -135,6 +135,35 @@ export namespace ImageHistoryRequest {
   export const type = new RequestType<{ ref: string }, HistoryRow[], void>(method);
 }
 
+// ---------- one image's layers (the editor's Layers view) ----------
+/** One entry of a layer's tar; a whiteout's `path` is the path it deletes (`opaque`: a directory's lower contents). */
+export interface LayerEntry {
+  path: string;
+  kind: 'file' | 'dir' | 'symlink' | 'whiteout' | 'other';
+  size: number;
+  /** Symlink text, or the path a hard link shares its bytes with. */
+  target?: string;
+  opaque?: boolean;
+}
+
+/** The image's ID and, per `images/history` row (same order, newest first), the index of the layer it added or null (metadata only). */
+export namespace ImageLayersRequest {
+  export const method = 'images/layers';
+  export const type = new RequestType<{ ref: string }, { id: string; layerOfRow: Array<number | null> }, void>(method);
+}
+
+/** Layer `index` (0: the base) of an image: its entries in tar order, at most `limit` (default 20,000), `more` counts the rest. */
+export namespace ImageLayerFilesRequest {
+  export const method = 'images/layerFiles';
+  export const type = new RequestType<{ ref: string; index: number; limit?: number }, { entries: LayerEntry[]; more: number }, void>(method);
+}
+
+/** One file as layer `index` of an image holds it, read-only. */
+export namespace ImageLayerReadFileRequest {
+  export const method = 'images/layerReadFile';
+  export const type = new RequestType<{ ref: string; index: number; path: string }, ContainerFile, void>(method);
+}
+
 // ---------- registry (pull, push, login, logout) ----------
 /** Per-layer progress of a pull or push, tagged with the caller's `progress` token. */
 export interface LayerProgressParams {

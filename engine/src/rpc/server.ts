@@ -7,6 +7,7 @@ import { SiloError } from '../errors';
 import * as P from '../protocol';
 import type { Engine } from '../service/engine';
 import { containerInspect, containerSummary } from '../service/containerViews';
+import { historyLayerIndexes, listLayer, readLayerFile } from '../layers/listing';
 import type { MonitorConnection } from '../runtime/monitor';
 
 /** A SiloError as a JSON-RPC error; anything else is Internal with its message. */
@@ -146,6 +147,17 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
     return engine.images.remove(p.ref, { force: p.force });
   });
   handle<{ ref: string }, P.HistoryRow[]>(P.ImageHistoryRequest.type, (p) => engine.images.history(p.ref));
+  handle<{ ref: string }, { id: string; layerOfRow: Array<number | null> }>(P.ImageLayersRequest.type, async (p) => {
+    const r = await engine.images.resolve(p.ref);
+    return { id: r.id, layerOfRow: historyLayerIndexes((await engine.images.config(r.id)).history, r.layers.length) };
+  });
+  handle<{ ref: string; index: number; limit?: number }, { entries: P.LayerEntry[]; more: number }>(P.ImageLayerFilesRequest.type, async (p) =>
+    listLayer(await engine.images.layerTar(p.ref, p.index), Math.min(p.limit ?? 20_000, 100_000)),
+  );
+  handle<{ ref: string; index: number; path: string }, P.ContainerFile>(P.ImageLayerReadFileRequest.type, async (p) => {
+    const f = await readLayerFile(() => engine.images.layerTar(p.ref, p.index), p.path);
+    return { type: f.type, size: f.size, mtime: f.mtime, ...(f.data ? { data: f.data.toString('base64') } : {}), ...(f.target !== undefined ? { target: f.target } : {}) };
+  });
 
   // ---------- containers ----------
   handle<P.ContainerCreateParams, { id: string; name: string }>(P.ContainerCreateRequest.type, async (p) => {

@@ -137,7 +137,10 @@ test('a connection dropped mid-blob resumes with Range; a truncated blob ends in
   broken = false;
   reg2.requests.length = 0;
   await f.distribution.pull(`${reg2.domain}/r/s:1`);
-  assert.ok(reg2.requests.some((q) => q.headers.range === 'bytes=2000000-'), 'the second pull resumed the ingest');
+  // The server resets the connection after 2 MB; a reset may drop bytes still in the receive buffer, so the
+  // resume point is wherever the first pull's ingest really ended: non-zero, at most 2 MB.
+  const resumedAt = reg2.requests.map((q) => /^bytes=(\d+)-$/.exec(String(q.headers.range))).find((m) => m && Number(m[1]) > 0);
+  assert.ok(resumedAt && Number(resumedAt[1]) <= 2_000_000, `the second pull resumed the ingest: ${reg2.requests.map((q) => q.headers.range).join(',')}`);
 });
 
 test('429 and 503 are retried with back-off; a server that keeps failing ends in a clear error', async () => {

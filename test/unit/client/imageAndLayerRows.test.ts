@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ImageSummary } from '../../../engine/src/protocol';
 import { humanSize, imageRows } from '../../../client/src/model/imageRows';
-import { changeItems, historyItems, instructionOf } from '../../../client/src/model/layerRows';
+import { changeItems, historyItems, instructionOf, layerFileItems } from '../../../client/src/model/layerRows';
+import { formatLayerPath, parseSiloAddress } from '../../../client/src/model/siloUri';
 import { ContextValues } from '../../../client/src/model/viewIds';
 
 const img = (over: Partial<ImageSummary>): ImageSummary => ({
@@ -43,4 +44,49 @@ test('a deleted file is told apart from added and changed ones', () => {
     ['C · changed', ContextValues.change],
     ['D · deleted', ContextValues.changeDeleted],
   ]);
+});
+
+test('a step that added a layer lists its files; metadata-only steps list none', () => {
+  const rows = [
+    { Id: 'b', Created: 2, CreatedBy: '/bin/sh -c #(nop)  CMD ["sh"]', Tags: null, Size: 0, Comment: '' },
+    { Id: 'a', Created: 1, CreatedBy: '/bin/sh -c #(nop) ADD file:abc in /', Tags: null, Size: 0, Comment: '' },
+  ];
+  // The engine's images/layers answer is aligned with the rows, newest first; a layer of unknown size still lists files.
+  const items = historyItems(rows, [null, 0]);
+  assert.deepEqual(items.map((i) => [i.label, i.layer, i.empty]), [['ADD file:abc in /', 0, false], ['CMD ["sh"]', null, true]]);
+});
+
+test("a layer's files, by path: sizes, links, whiteouts as deletions, and a row for what the cap left out", () => {
+  const items = layerFileItems({
+    entries: [
+      { path: '/bin/busybox', kind: 'file', size: 1_131_168 },
+      { path: '/bin', kind: 'dir', size: 0 },
+      { path: '/bin/sh', kind: 'file', size: 0, target: '/bin/busybox' },
+      { path: '/lib64', kind: 'symlink', size: 0, target: 'lib' },
+      { path: '/etc/motd', kind: 'whiteout', size: 0 },
+      { path: '/var/cache', kind: 'whiteout', size: 0, opaque: true },
+    ],
+    more: 12_345,
+  });
+  assert.deepEqual(
+    items.map((i) => [i.label, i.description, i.openPath]),
+    [
+      ['/bin/', '', undefined],
+      ['/bin/busybox', '1.13MB', '/bin/busybox'],
+      ['/bin/sh', 'hard link to /bin/busybox', '/bin/sh'],
+      ['/etc/motd', 'deleted', undefined],
+      ['/lib64', '→ lib', '/lib64'],
+      ['/var/cache/', 'deleted · contents of lower layers', undefined],
+      ['…12,345 more', '', undefined],
+    ],
+  );
+  assert.deepEqual([items[3].contextValue, items[6].contextValue], [ContextValues.layerFileDeleted, ContextValues.layerFileMore]);
+});
+
+test('layer files have silo://layer addresses by image ID and layer index', () => {
+  const id = 'sha256:' + 'e'.repeat(64);
+  const p = formatLayerPath({ imageId: id, index: 3, path: '/bin/busybox' });
+  assert.equal(p, `/${'e'.repeat(64)}/3/bin/busybox`);
+  assert.deepEqual(parseSiloAddress('layer', p), { view: 'layer', imageId: 'e'.repeat(64), index: 3, path: '/bin/busybox' });
+  assert.equal(parseSiloAddress('layer', '/abc/x/bin'), undefined);
 });

@@ -56,3 +56,12 @@ test('the settings the language server pulls are contributed under silo.dockerfi
 test('the grammars the manifest names exist', () => {
   for (const g of c.grammars) assert.ok(statSync(path.join(root, g.path)).isFile(), g.path);
 });
+
+test('in an untrusted workspace, settings that choose host paths (data root, debugger folders) are taken from the user only', () => {
+  const restricted: string[] = pkg.capabilities.untrustedWorkspaces.restrictedConfigurations;
+  const pathSettings = Object.entries(c.configuration.properties as Record<string, { description?: string; markdownDescription?: string }>)
+    .filter(([, v]) => /\b(folder|root|path)\b/i.test(v.description ?? v.markdownDescription ?? ''))
+    .map(([k]) => k);
+  assert.ok(pathSettings.length >= 3, 'the data root and the debugger folders are contributed');
+  assert.deepEqual([...restricted].sort(), pathSettings.sort());
+});
