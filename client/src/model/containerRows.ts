@@ -1,7 +1,8 @@
 // What the Containers view shows for the engine's container list: groups by state, one row per
 // container with its image, ports and uptime (the `docker ps` columns), and the exact contextValue
 // the manifest's menus match.
-import type { ContainerSummary, PortMapping } from '../../../engine/src/protocol';
+import type { ContainerSummary } from '../../../engine/src/protocol';
+import { humanDuration, portsText } from '../../../engine/src/protocol/format';
 import { ContextValues } from './viewIds';
 
 export type ContainerGroupKey = 'running' | 'paused' | 'created' | 'exited';
@@ -33,34 +34,13 @@ function groupOf(state: string): ContainerGroupKey {
   return 'exited';
 }
 
-/** `0.0.0.0:8080->80/tcp`, Docker's PORTS column. */
-export function formatPorts(ports: PortMapping[]): string {
-  return ports.map((p) => `${p.hostIp || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
-}
-
-/** "3 minutes", Docker's human duration (go-units HumanDuration). */
-export function humanDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.round(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
-  return `${Math.round(h / 24 / 365)} years`;
-}
+export { humanDuration, portsText as formatPorts };
 
 export function containerRow(c: ContainerSummary, now: number, startedAt?: string): ContainerRow {
   const group = groupOf(c.state);
   const running = group === 'running' || group === 'paused';
   const parts = [c.image];
-  if (c.ports.length) parts.push(formatPorts(c.ports));
+  if (c.ports.length) parts.push(portsText(c.ports));
   if (group === 'running' && startedAt) parts.push(`up ${humanDuration(now - Date.parse(startedAt))}`);
   else parts.push(c.status);
   const icon: ContainerRow['icon'] =
@@ -75,7 +55,7 @@ export function containerRow(c: ContainerSummary, now: number, startedAt?: strin
       `Command: ${c.command}`,
       `Status: ${c.status}`,
       `Isolation: ${c.isolation || 'default'}`,
-      ...(c.ports.length ? [`Ports: ${formatPorts(c.ports)}`] : []),
+      ...(c.ports.length ? [`Ports: ${portsText(c.ports)}`] : []),
     ].join('\n'),
     contextValue: running ? ContextValues.containerRunning : ContextValues.containerStopped,
     running,

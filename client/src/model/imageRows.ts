@@ -3,6 +3,7 @@
 import type { ImageSummary } from '../../../engine/src/protocol';
 import { humanDuration } from './containerRows';
 import { ContextValues } from './viewIds';
+import { humanSize } from '../../../engine/src/protocol/format';
 
 export interface ImageRow {
   id: string;
@@ -15,17 +16,7 @@ export interface ImageRow {
   dangling: boolean;
 }
 
-/** Docker's SIZE column: decimal units, three significant digits (go-units HumanSize). */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${Number(v.toPrecision(3))}${units[i]}`;
-}
+export { humanSize };
 
 export function isDangling(img: ImageSummary): boolean {
   return img.repository === '<none>' || img.tag === '<none>';

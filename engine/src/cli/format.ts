@@ -1,25 +1,14 @@
 // Output the way the docker CLI prints it: tab-aligned tables (tabwriter minwidth 10, padding 3),
 // human sizes (decimal units, 3 significant digits), "2 minutes ago", truncated IDs and commands.
-import { humanDuration } from '../runtime/container';
-import type { PortMapping } from '../protocol';
+import { humanDuration, humanSize, portsText } from '../protocol/format';
+
+export { humanSize };
 
 /** Columns padded to the widest cell plus 3, at least 10 wide; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(10 - 3, ...all.map((r) => (r[c] ?? '').length)) + 3);
   return all.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('').trimEnd()).join('\n') + '\n';
-}
-
-/** go-units HumanSizeWithPrecision(size, 3): 4.26MB, 1.24kB, 0B. */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let i = 0;
-  let v = bytes;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${Number(v.toPrecision(3))}${units[i]}`;
 }
 
 /** go-units BytesSize (binary units), as docker stats prints memory: 1.5MiB, 64MiB, 23.4GiB. */
@@ -49,6 +38,4 @@ export function commandColumn(cmd: string): string {
   return `"${text}"`;
 }
 
-export function portsColumn(ports: PortMapping[]): string {
-  return ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
-}
+export const portsColumn = portsText;

@@ -73,12 +73,13 @@ const prune: Command = {
 
 const engine: Command = {
   name: 'engine',
-  usage: '[--root DIR]',
+  usage: '[--root DIR] [--docker-tcp 127.0.0.1:PORT]',
   description: 'Run the engine for a data root in this process (the CLI starts one on demand)',
-  flags: [],
+  flags: [{ name: 'docker-tcp', kind: 'string', value: 'HOST:PORT', help: 'Also serve the Docker API over TCP on this loopback address (no other address is accepted)' }],
   maxArgs: 0,
-  async run(cli) {
-    const running = await loadEngine().runEngine(cli.root);
+  async run(cli, p) {
+    const dockerTcp = typeof p.flags['docker-tcp'] === 'string' ? p.flags['docker-tcp'] : undefined;
+    const running = await loadEngine().runEngine(cli.root, { dockerTcp });
     process.stderr.write(`silo engine ${VERSION} serving ${cli.root} (pid ${process.pid})\n`);
     await new Promise<void>((resolve) => {
       for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(sig, () => resolve());

@@ -117,6 +117,23 @@ async function remove(ctx: Ctx) {
   ctx.reply.empty(204);
 }
 
+/**
+ * POST /containers/prune: every container that is not running (created, exited, dead), as
+ * `docker container prune` removes them (moby daemon/prune.go ContainersPrune); `label` filters apply.
+ * SpaceReclaimed is 0: Silo does not measure writable layers on removal.
+ */
+async function prune(ctx: Ctx) {
+  const filters = parseFilters(ctx.query.get('filters'), ['label']);
+  const deleted: string[] = [];
+  for (const c of await ctx.engine.containers.all()) {
+    const rec = await ctx.engine.containers.resolve(c.id).catch(() => undefined);
+    if (!rec || rec.state.status === 'running') continue;
+    if (!matchAll(filters, (_name, v) => labelMatches(rec.config.labels, v))) continue;
+    deleted.push(await ctx.engine.containers.remove(rec.id));
+  }
+  ctx.reply.json(200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 });
+}
+
 /** The next `die` of a container (by its full id), or `destroy` for condition=removed. */
 function nextEvent(engine: Engine, id: string, action: 'die' | 'destroy'): { promise: Promise<Record<string, string>>; dispose(): void } {
   let dispose = () => {};
@@ -279,6 +296,7 @@ async function attach(ctx: Ctx) {
 export const containerRoutes: Route[] = [
   route('GET', '/containers/json', list),
   route('POST', '/containers/create', create),
+  route('POST', '/containers/prune', prune),
   route('GET', '/containers/{}/json', inspect),
   route('POST', '/containers/{}/start', start),
   route('POST', '/containers/{}/stop', stop),

@@ -26,8 +26,15 @@ const PUSH_STATUS: Record<PushProgress['phase'], string> = {
   mounted: 'Mounted from another repository',
 };
 
-function progressLine(status: string, p: { id: string; current?: number; total?: number }): string {
-  const detail = p.current !== undefined ? { current: p.current, ...(p.total ? { total: p.total } : {}) } : {};
+/**
+ * Only the moving phases carry progressDetail: the docker CLI hides a message with progress when its
+ * output is not a terminal, so a final "Pushed" with a byte count would never be printed (moby sends
+ * progress.Update(out, id, "Pushed"), with an empty detail).
+ */
+const MOVING = new Set(['downloading', 'extracting', 'pushing']);
+
+function progressLine(status: string, p: { id: string; phase: string; current?: number; total?: number }): string {
+  const detail = MOVING.has(p.phase) && p.current !== undefined ? { current: p.current, ...(p.total ? { total: p.total } : {}) } : {};
   return JSON.stringify({ status, progressDetail: detail, id: p.id }) + '\n';
 }
 

@@ -1,10 +1,11 @@
 // Exec routes. Docker splits an exec into create (remember the config), start (run it, hijacked) and
 // inspect (its exit code); ContainerService.exec runs one, so create only records what to run.
 import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import { failedPrecondition, invalidArgument, notFound } from '../errors';
 import type { MonitorConnection } from '../runtime/monitor';
 import type { ExecOptions } from '../service/containers';
-import { queryInt } from './http';
+import { errorResponse, queryInt } from './http';
 import { route, type Ctx, type Route } from './router';
 import { frame, MULTIPLEXED_STREAM, RAW_STREAM, StdStream } from './stdcopy';
 
@@ -18,7 +19,23 @@ interface ExecEntry {
   pid: number;
   control?: MonitorConnection;
   created: number;
+  /** Started (start came); `running` is set once the process runs. */
+  started?: boolean;
+  /** A resize that came while the process was being launched: applied once its monitor answers. */
+  pendingSize?: { rows: number; cols: number };
+  /** Wakes a start that waits for the terminal's first size. */
+  sized?: () => void;
 }
+
+/**
+ * How long a tty exec with no size waits for the client's first resize before it runs anyway. Below
+ * API 1.42 the docker CLI sends no ConsoleSize and resizes only after the start is hijacked; a process
+ * started before that sees a 0x0 terminal (`stty size` fails). crun applies process.json's consoleSize
+ * itself (crun container.c, libcrun_terminal_setup_size on the exec tty), so the size must be known
+ * before the process starts. The CLI's resize follows the 101 within milliseconds; a client that
+ * never resizes (stdin not a terminal) pays this once.
+ */
+const FIRST_SIZE_WAIT_MS = 500;
 
 /** Execs by Docker exec id; dropped an hour after they end (Docker forgets them with the container). */
 const execs = new Map<string, ExecEntry>();
@@ -71,8 +88,23 @@ function entry(id: string): ExecEntry {
 async function start(ctx: Ctx) {
   const e = entry(ctx.params[0]);
   const body = (await ctx.json<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: number[] }>()) ?? {};
-  if (e.running || e.exitCode !== null) throw failedPrecondition(`exec ${e.id} has already been started`);
+  if (e.started || e.running || e.exitCode !== null) throw failedPrecondition(`exec ${e.id} has already been started`);
+  e.started = true;
   if (body.ConsoleSize?.[0]) e.opts.consoleSize = { rows: body.ConsoleSize[0], cols: body.ConsoleSize[1] };
+  const tty = e.opts.tty === true;
+  // A terminal with no size yet: answer 101 first so the client sends its size, then start.
+  let early: Duplex | undefined;
+  if (tty && !body.Detach && !e.opts.consoleSize) {
+    early = ctx.reply.hijack(RAW_STREAM);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, FIRST_SIZE_WAIT_MS);
+      e.sized = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    e.sized = undefined;
+  }
   e.running = true;
   let session;
   try {
@@ -80,9 +112,13 @@ async function start(ctx: Ctx) {
   } catch (err) {
     e.running = false;
     e.exitCode = 126;
-    throw err;
+    if (!early) throw err;
+    // Already hijacked: the error goes in the stream, as dockerd writes it (moby api/server/router/container/exec.go).
+    early.end(`${errorResponse(err).message}\r\n`);
+    return;
   }
   e.control = session.control;
+  if (e.pendingSize) e.control?.resize(e.pendingSize.rows, e.pendingSize.cols);
   void session.exited.then((x) => {
     e.running = false;
     e.exitCode = x.exitCode;
@@ -94,8 +130,7 @@ async function start(ctx: Ctx) {
     })();
     return ctx.reply.empty(200);
   }
-  const tty = e.opts.tty === true;
-  const sock = ctx.reply.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
+  const sock = early ?? ctx.reply.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
   const ac = new AbortController();
   sock.on('close', () => ac.abort());
   sock.on('error', () => ac.abort());
@@ -121,10 +156,10 @@ async function resize(ctx: Ctx) {
   const e = entry(ctx.params[0]);
   const h = queryInt(ctx.query, 'h') ?? 0;
   const w = queryInt(ctx.query, 'w') ?? 0;
-  if (!e.running) {
-    // Docker's CLI resizes right after start; a resize that races the start is applied at start.
-    e.opts.consoleSize = { rows: h, cols: w };
-  } else e.control?.resize(h, w);
+  if (e.control) e.control.resize(h, w);
+  else if (!e.running) e.opts.consoleSize = { rows: h, cols: w }; // before the process: its process.json consoleSize
+  else e.pendingSize = { rows: h, cols: w }; // while it is being launched
+  e.sized?.();
   ctx.reply.empty(200);
 }
 

@@ -51,6 +51,27 @@ async function list(ctx: Ctx) {
   ctx.reply.json(200, out);
 }
 
+/**
+ * POST /images/prune: untagged images (or, with dangling=false, every image) no container uses, then the
+ * blobs and layers nothing refers to any more (moby daemon/images/image_prune.go). SpaceReclaimed counts
+ * the freed blobs, as ImageService.prune measures them.
+ */
+async function prune(ctx: Ctx) {
+  const filters = parseFilters(ctx.query.get('filters'), ['dangling']);
+  const d = filters.get('dangling')?.[0];
+  const danglingOnly = d === undefined || d === 'true' || d === '1';
+  const deleted: Array<{ Untagged?: string; Deleted?: string }> = [];
+  const seen = new Set<string>();
+  for (const row of await ctx.engine.images.list(danglingOnly ? { dangling: true } : {})) {
+    if (seen.has(row.id)) continue;
+    seen.add(row.id);
+    if (await ctx.engine.containers.usesImage(row.id)) continue;
+    for (const r of await ctx.engine.images.remove(row.id, { force: !danglingOnly })) deleted.push(r);
+  }
+  const report = await ctx.engine.images.prune(await ctx.engine.containers.parentChainIDs());
+  ctx.reply.json(200, { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: report.bytes });
+}
+
 function refMatches(pattern: string, tag: string): boolean {
   return globMatch(pattern, tag) || globMatch(pattern, tag.slice(0, tag.lastIndexOf(':')));
 }
@@ -156,7 +177,7 @@ export const imageRoutes: Route[] = [
   route('GET', '/images/search', notYet('searching a registry')),
   route('POST', '/images/load', load),
   route('POST', '/images/create', createImage),
-  route('POST', '/images/prune', notYet('image prune through the Docker API', 'use `silo system prune`')),
+  route('POST', '/images/prune', prune),
   route('GET', '/images/{*}/json', inspect),
   route('GET', '/images/{*}/history', history),
   route('GET', '/images/{*}/get', (ctx) => save(ctx, [ctx.params[0]])),

@@ -19,6 +19,7 @@ import { networkRoutes } from './networks';
 import { Router } from './router';
 import { statsRoutes } from './stats';
 import { systemRoutes } from './system';
+import { isLoopbackHost } from './tcpAddress';
 
 export { dockerSocketPath } from '../rpc/paths';
 import { listenOwnerOnly } from '../rpc/paths';
@@ -65,7 +66,7 @@ export async function listenDockerApi(engine: Engine, socketPath: string): Promi
 
 /** TCP, only when asked and only on a loopback address: the API runs containers as root. */
 export async function listenDockerApiTcp(engine: Engine, host: string, port: number): Promise<DockerApiServer> {
-  if (!(host === 'localhost' || host === '::1' || (net.isIPv4(host) && host.startsWith('127.')))) {
+  if (!isLoopbackHost(host)) {
     throw invalidArgument(`the Docker API listens on loopback only, not ${host}`, 'use 127.0.0.1');
   }
   const server = makeServer(engine);

@@ -11,7 +11,8 @@ import { hostPlatform } from '../platform';
 import { Engine } from '../service/engine';
 import { serveConnection } from './server';
 import { engineSocketPath, listenOwnerOnly } from './paths';
-import { dockerSocketPath, listenDockerApi } from '../dockerapi/server';
+import { dockerSocketPath, listenDockerApi, listenDockerApiTcp, type DockerApiServer } from '../dockerapi/server';
+import { parseDockerTcpAddress } from '../dockerapi/tcpAddress';
 
 export { engineSocketPath };
 
@@ -20,7 +21,14 @@ export interface RunningEngine {
   close(): Promise<void>;
 }
 
-export async function runEngine(root: string): Promise<RunningEngine> {
+export interface RunEngineOptions {
+  /** Also serve the Docker API over TCP at this loopback HOST:PORT (`silo engine --docker-tcp`). */
+  dockerTcp?: string;
+}
+
+export async function runEngine(root: string, opts: RunEngineOptions = {}): Promise<RunningEngine> {
+  // A bad address is refused before anything starts.
+  const tcp = opts.dockerTcp === undefined ? undefined : parseDockerTcpAddress(opts.dockerTcp);
   // A daemon serving many clients must not die of one forgotten promise: say it in engine.log.
   process.on('unhandledRejection', (err) => {
     process.stderr.write(`silo engine: unhandled error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
@@ -55,10 +63,24 @@ export async function runEngine(root: string): Promise<RunningEngine> {
   await listenOwnerOnly(server, socketPath);
   // The Docker Engine API, on the same Engine, at <root>/docker.sock (owner-only too).
   const dockerApi = await listenDockerApi(engine, dockerSocketPath(root));
+  let dockerTcp: DockerApiServer | undefined;
+  if (tcp) {
+    try {
+      dockerTcp = await listenDockerApiTcp(engine, tcp.host, tcp.port);
+    } catch (err) {
+      await dockerApi.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await fs.rm(socketPath, { force: true });
+      await lock.release();
+      throw (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? unavailable(`--docker-tcp ${opts.dockerTcp}: the address is in use`, 'pick another port') : err;
+    }
+    process.stderr.write(`silo engine: Docker API also on ${dockerTcp.address}\n`);
+  }
 
   return {
     engine,
     async close() {
+      await dockerTcp?.close();
       await dockerApi.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await fs.rm(socketPath, { force: true });

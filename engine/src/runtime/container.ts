@@ -1,7 +1,10 @@
 // A container's record: what it was created from, how it runs, and its state. Stored atomically as
 // containers/<id>/container.json; the monitor's exit record is the truth about a finished process.
 import { randomBytes } from 'node:crypto';
+import { humanDuration } from '../protocol/format';
 import type { ContainerSpec, ExitStatus } from './runtime';
+
+export { humanDuration };
 
 /** Docker's states; 'removing' is transient while rm runs. */
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing' | 'dead';
@@ -100,22 +103,4 @@ export function humanStatus(state: ContainerState, now = Date.now()): string {
     default:
       return 'Dead';
   }
-}
-
-/** Docker's units.HumanDuration. */
-export function humanDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.round(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
-  return `${Math.round(h / 24 / 365)} years`;
 }

@@ -62,6 +62,7 @@ export class Engine {
       snapshotter: platform.snapshotter,
       inUse: (id) => this.imagesInUse.has(id),
       isBuildStep: (id) => this.builds.cache.imagesSync().has(id),
+      events: this.events,
     });
     this.distribution = new DistributionService({ root, content: this.content, images: this.imageStore, imageService: this.images, snapshotter: platform.snapshotter, os: platform.os });
     this.containers = new ContainerService({

@@ -25,6 +25,7 @@ import type { HistoryRow, ImageSummary } from '../protocol';
 
 export type { HistoryRow, ImageSummary };
 import type { ContentStore } from '../store/content';
+import type { EventBus } from './events';
 import { withLock } from '../store/lock';
 
 export interface ImageServiceOptions {
@@ -37,6 +38,8 @@ export interface ImageServiceOptions {
   inUse?: (imageId: string) => boolean;
   /** Whether an image is an intermediate build step (the build cache's); hidden from `images` without --all, as Docker hides intermediate images. */
   isBuildStep?: (imageId: string) => boolean;
+  /** Where `tag`, `untag` and `delete` image events go (`docker events`; Container Tools refreshes its images view on them). */
+  events?: EventBus;
 }
 
 export interface ImportOptions {
@@ -174,6 +177,7 @@ export class ImageService {
   private readonly snapshotter: Snapshotter;
   private readonly inUse: (imageId: string) => boolean;
   private readonly isBuildStep: (imageId: string) => boolean;
+  private readonly events?: EventBus;
 
   constructor(opts: ImageServiceOptions) {
     this.root = opts.root;
@@ -182,6 +186,7 @@ export class ImageService {
     this.snapshotter = opts.snapshotter;
     this.inUse = opts.inUse ?? (() => false);
     this.isBuildStep = opts.isBuildStep ?? (() => false);
+    this.events = opts.events;
   }
 
   private gc<T>(fn: () => Promise<T>): Promise<T> {
@@ -505,6 +510,7 @@ export class ImageService {
     const r = parseReference(dst);
     if (r.digest) throw invalidArgument(`refusing to create a tag with a digest reference: ${dst}`);
     await this.images.tag(dst, record.id);
+    this.events?.emit('image', 'tag', record.id, { name: familiarString(normalizeReference(dst)) });
   }
 
   /** `docker history`, newest first. */
@@ -561,6 +567,7 @@ export class ImageService {
         }
         await this.images.untag(key);
         report.push({ Untagged: familiarString(named) });
+        this.events?.emit('image', 'untag', id, { name: familiarString(named) });
         if (names.length > 1 || used) return report;
         return [...report, ...(await this.deleteImage(id))];
       }
@@ -574,6 +581,7 @@ export class ImageService {
       for (const n of names) {
         await this.images.untag(formatReference(n));
         report.push({ Untagged: familiarString(n) });
+        this.events?.emit('image', 'untag', id, { name: familiarString(n) });
       }
       if (used) return report;
       return [...report, ...(await this.deleteImage(id))];
@@ -585,6 +593,7 @@ export class ImageService {
     const record = await this.images.get(id);
     if (!record) return [];
     await this.images.delete(id);
+    this.events?.emit('image', 'delete', id, {});
     const blobs = await this.referencedBlobs();
     const chains = await this.referencedChains();
     for (const d of [record.manifest.digest, record.config.digest, ...record.layers.map((l) => l.blob.digest)]) {

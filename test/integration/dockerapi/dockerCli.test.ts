@@ -104,6 +104,27 @@ test('run -d, logs -f, exec, ps filters, stop, kill, rm -f', { skip: !haveCli &&
   assert.equal(ok(['ps', '-aq']), '');
 });
 
+test('exec -it starts with the terminal\'s size (stty size), for both CLIs', { skip: !haveCli && 'docker CLI missing' }, () => {
+  ok(['run', '-d', '--name', 'sized', 'busybox', 'sleep', '100']);
+  // Below API 1.42 the CLI sends no ConsoleSize; Silo waits for its first resize before starting the
+  // process. crun then sets the exec tty's size from its parent after releasing the child (crun
+  // container.c), so a process that reads its size at once can still, rarely, win that race: most of
+  // five tries must see the size, none of which happened before the fix (0 of 5).
+  for (const cli of [NEW_CLI, ...(existsSync(OLD_CLI) ? [OLD_CLI] : [])]) {
+    const outs: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = spawnSync('script', ['-qc', `stty rows 33 cols 101; ${cli} exec -it sized stty size`, '/dev/null'], { env, input: '', timeout: 20_000 });
+      outs.push(r.stdout.toString().replace(/\^@/g, ''));
+    }
+    const sized = outs.filter((o) => /^33 101\r?\n$/.test(o)).length;
+    assert.ok(sized >= 3, `${cli}: ${JSON.stringify(outs)}`);
+  }
+  // A later resize reaches a running exec too.
+  const later = spawnSync('script', ['-qc', `stty rows 40 cols 120; ${NEW_CLI} exec -it sized sh -c "sleep 0.5; stty size"`, '/dev/null'], { env, input: '', timeout: 20_000 });
+  assert.match(later.stdout.toString(), /40 120/);
+  ok(['rm', '-f', 'sized']);
+});
+
 test('errors keep Docker\'s shapes: no such container, name conflict, unsupported options', { skip: !haveCli && 'docker CLI missing' }, () => {
   const missing = docker(['inspect', 'nope']);
   assert.notEqual(missing.code, 0);
