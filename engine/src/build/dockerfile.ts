@@ -4,6 +4,7 @@
 // cache hints the editor shows on the line.
 import { DockerfileParser } from 'dockerfile-ast';
 import { invalidArgument, SiloError } from '../errors';
+import { execForm } from '../image/configChanges';
 
 export interface Heredoc {
   name: string;
@@ -135,14 +136,4 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): ParsedDocker
 }
 
 /** The exec form ["a","b"] as an array, or undefined for shell form. */
-export function execForm(args: string): string[] | undefined {
-  const t = args.trim();
-  if (!t.startsWith('[')) return undefined;
-  try {
-    const v = JSON.parse(t) as unknown;
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  } catch {
-    // Not JSON: Docker treats it as shell form.
-  }
-  return undefined;
-}
+export { execForm };

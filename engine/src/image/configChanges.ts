@@ -39,7 +39,8 @@ export function shellWords(s: string): string[] {
 }
 
 /** The exec form ["a", "b"], or undefined when the text is not a JSON array of strings (then it is shell form). */
-function jsonArray(t: string): string[] | undefined {
+export function execForm(text: string): string[] | undefined {
+  const t = text.trim();
   if (!t.startsWith('[')) return undefined;
   try {
     const v = JSON.parse(t) as unknown;
@@ -52,7 +53,7 @@ function jsonArray(t: string): string[] | undefined {
 
 function jsonOrShell(rest: string, os: string): string[] {
   const t = rest.trim();
-  return jsonArray(t) ?? (os === 'windows' ? ['cmd', '/S', '/C', t] : ['/bin/sh', '-c', t]);
+  return execForm(t) ?? (os === 'windows' ? ['cmd', '/S', '/C', t] : ['/bin/sh', '-c', t]);
 }
 
 function pairs(rest: string, keyword: string): Array<[string, string]> {
@@ -133,7 +134,7 @@ export function applyConfigChanges(base: ContainerConfig, changes: readonly stri
       }
       case 'VOLUME': {
         const t = rest.trim();
-        const vols = jsonArray(t) ?? shellWords(t);
+        const vols = execForm(t) ?? shellWords(t);
         if (vols.length === 0 || vols.some((v) => v === '')) throw invalidArgument('VOLUME requires at least one path');
         c.Volumes = { ...(c.Volumes ?? {}), ...Object.fromEntries(vols.map((v) => [v, {}])) };
         break;
@@ -176,7 +177,7 @@ export function applyConfigChanges(base: ContainerConfig, changes: readonly stri
         if (kind === 'NONE') hc.Test = ['NONE'];
         else if (kind === 'CMD') {
           const after = rest.slice(rest.search(/\bCMD\b/i) + 3).trim();
-          const argv = jsonArray(after);
+          const argv = execForm(after);
           hc.Test = argv ? ['CMD', ...argv] : ['CMD-SHELL', after];
         } else throw invalidArgument('HEALTHCHECK must be NONE or CMD ...');
         c.Healthcheck = hc;

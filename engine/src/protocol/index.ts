@@ -137,14 +137,8 @@ export namespace ImageHistoryRequest {
 
 // ---------- one image's layers (the editor's Layers view) ----------
 /** One entry of a layer's tar; a whiteout's `path` is the path it deletes (`opaque`: a directory's lower contents). */
-export interface LayerEntry {
-  path: string;
-  kind: 'file' | 'dir' | 'symlink' | 'whiteout' | 'other';
-  size: number;
-  /** Symlink text, or the path a hard link shares its bytes with. */
-  target?: string;
-  opaque?: boolean;
-}
+export type { LayerEntry } from '../layers/listing';
+import type { LayerEntry } from '../layers/listing';
 
 /** The image's ID and, per `images/history` row (same order, newest first), the index of the layer it added or null (metadata only). */
 export namespace ImageLayersRequest {

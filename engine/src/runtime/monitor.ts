@@ -58,7 +58,8 @@ export async function readExit(file: string): Promise<ExitStatus | undefined> {
   }
 }
 
-const enum Frame {
+/** Control-socket frame types (engine/monitor/silo-monitor.c speaks the same). */
+export const enum Frame {
   Stdin = 1,
   CloseStdin = 2,
   Resize = 3,
@@ -69,7 +70,8 @@ const enum Frame {
 /** The first line the monitor writes on its start-up pipe. */
 export type MonitorReport = { pid: number } | { error: string; exitCode: number };
 
-function frame(type: Frame, payload: Buffer): Buffer {
+/** [type u8][length u32 BE][payload]. */
+export function frame(type: Frame, payload: Buffer): Buffer {
   const head = Buffer.alloc(5);
   head[0] = type;
   head.writeUInt32BE(payload.length, 1);

@@ -20,23 +20,12 @@ import { packChanges } from '../../layers/pack';
 import { readLayeredFile, type LayeredFile } from '../../layers/readFile';
 import type { Mount, Snapshotter, StagedLayer } from '../../layers/snapshotter';
 import type { SpecialFiles } from '../../layers/special';
+import { chainHex, checkKey, SNAPSHOT_KEY } from '../../layers/snapshotKeys';
 
 interface LayerRecord { chainID: string; parent?: string; size: number }
 interface SnapshotRecord { key: string; parent?: string }
 
 const TEMP_PREFIX = '.tmp-';
-const CHAIN_ID = /^sha256:([0-9a-f]{64})$/;
-const KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-
-function chainHex(chainID: string): string {
-  const m = CHAIN_ID.exec(chainID);
-  if (!m) throw invalidArgument(`chain ID ${JSON.stringify(chainID)} is not a sha256 digest`);
-  return m[1];
-}
-
-function checkKey(key: string): void {
-  if (!KEY.test(key)) throw invalidArgument(`snapshot key ${JSON.stringify(key)} is not a valid name`, 'use letters, digits, "_", "." and "-"');
-}
 
 function tempName(): string {
   return `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
@@ -289,7 +278,7 @@ export class OverlaySnapshotter implements Snapshotter {
     const layers = names(this.layersDir)
       .filter((n) => /^[0-9a-f]{64}$/.test(n) && fs.existsSync(path.join(this.layersDir, n, 'layer.json')))
       .map((n) => `sha256:${n}`);
-    const snapshots = names(this.snapshotsDir).filter((n) => KEY.test(n) && fs.existsSync(path.join(this.snapshotsDir, n, 'snapshot.json')));
+    const snapshots = names(this.snapshotsDir).filter((n) => SNAPSHOT_KEY.test(n) && fs.existsSync(path.join(this.snapshotsDir, n, 'snapshot.json')));
     return { layers, snapshots };
   }
 }

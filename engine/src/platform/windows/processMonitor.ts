@@ -7,14 +7,8 @@ import * as net from 'node:net';
 import type { ExitStatus } from '../../runtime/runtime';
 import { pumpToLog, writeExitRecord } from './containerLog';
 import type { HcsProcess } from './hcs/process';
+import { Frame, frame } from '../../runtime/monitor';
 
-const enum Frame {
-  Stdin = 1,
-  CloseStdin = 2,
-  Resize = 3,
-  Signal = 4,
-  Exit = 5,
-}
 
 export interface MonitorFiles {
   log: string;
@@ -89,9 +83,3 @@ export class ProcessMonitor {
   }
 }
 
-function frame(type: Frame, payload: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head[0] = type;
-  head.writeUInt32BE(payload.length, 1);
-  return Buffer.concat([head, payload]);
-}

@@ -28,24 +28,13 @@ import { readAhead, newTimings, type LayerImportResult } from './importPipeline'
 import { importBaseLayer, importDeltaLayer } from './importLayer';
 import type { VmcomputeLayers } from './layerApi';
 import type { LayerFileWriter } from './layerFiles';
+import { chainHex, checkKey, SNAPSHOT_KEY } from '../../../layers/snapshotKeys';
 
 interface LayerRecord { chainID: string; parent?: string; size: number }
 interface SnapshotRecord { key: string; parent: string }
 
 const LAYER_RECORD = 'silo-layer.json';
 const SNAPSHOT_RECORD = 'silo-snapshot.json';
-const CHAIN_ID = /^sha256:([0-9a-f]{64})$/;
-const KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-
-function chainHex(chainID: string): string {
-  const m = CHAIN_ID.exec(chainID);
-  if (!m) throw invalidArgument(`chain ID ${JSON.stringify(chainID)} is not a sha256 digest`);
-  return m[1];
-}
-
-function checkKey(key: string): void {
-  if (!KEY.test(key)) throw invalidArgument(`snapshot key ${JSON.stringify(key)} is not a valid name`, 'use letters, digits, "_", "." and "-"');
-}
 
 function writeRecord(file: string, value: unknown): void {
   const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
@@ -304,7 +293,7 @@ export class WindowsFilterSnapshotter implements Snapshotter {
     const layers = names(this.opts.layersDir)
       .filter((n) => /^[0-9a-f]{64}$/.test(n) && fs.existsSync(path.join(this.opts.layersDir, n, LAYER_RECORD)))
       .map((n) => `sha256:${n}`);
-    const snapshots = names(this.opts.snapshotsDir).filter((n) => KEY.test(n) && fs.existsSync(path.join(this.opts.snapshotsDir, n, SNAPSHOT_RECORD)));
+    const snapshots = names(this.opts.snapshotsDir).filter((n) => SNAPSHOT_KEY.test(n) && fs.existsSync(path.join(this.opts.snapshotsDir, n, SNAPSHOT_RECORD)));
     return { layers, snapshots };
   }
 }
