@@ -2,7 +2,7 @@
 // uses, so the editor and the builder agree on lines, continuations and the escape directive), then
 // split into global ARGs and stages. Every instruction keeps its 0-based line for errors and for the
 // cache hints the editor shows on the line.
-import { DockerfileParser } from 'dockerfile-ast';
+import type * as DockerfileAst from 'dockerfile-ast';
 import { invalidArgument, SiloError } from '../errors';
 import { execForm } from '../image/configChanges';
 
@@ -88,6 +88,9 @@ function splitHeredocs(text: string): { args: string; heredocs: Heredoc[] } {
 }
 
 export function parseDockerfile(text: string, file = 'Dockerfile'): ParsedDockerfile {
+  // Loaded on the first build, not with the engine: the parser and its LSP types cost ~8 MB of an
+  // engine that idles most of its life (target: under 60 MB).
+  const { DockerfileParser } = require('dockerfile-ast') as typeof DockerfileAst;
   const doc = DockerfileParser.parse(text);
   const escape = doc.getEscapeCharacter() === '`' ? '`' : '\\';
   const physical = text.split(/\r?\n/);
