@@ -14,14 +14,10 @@ import { detectCgroupMode } from '../engine/src/platform/linux/host';
 import { connectEngine } from '../engine/src/rpc/connect';
 import { DOCKER_CLIENT, startDockerd, type PrivateDockerd } from '../test/fixtures/fixtureDockerd';
 import { SiloFixture, hasTool, repoRoot } from '../test/fixtures/fixtureSilo';
+import { median, ms, emit } from './measure';
 
 const RUNS = 5;
 const STEPS = 10;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-function emit(r: Record<string, unknown>) {
-  process.stdout.write(JSON.stringify(r) + '\n');
-}
 
 /** crun refuses hybrid cgroup hosts; Silo's monitor hides the unified mount, and so does this peer. */
 function crunArgs(args: string[]): [string, string[]] {

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startDockerd, DOCKER_CLIENT } from '../test/fixtures/fixtureDockerd';
 import { SiloFixture } from '../test/fixtures/fixtureSilo';
+import { median } from './measure';
 
 const RUNS = Number(process.env.RUNS ?? 10);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function timeRuns(env: NodeJS.ProcessEnv, extra: string[]): number[] {
   const out: number[] = [];

@@ -13,13 +13,9 @@ import { connectEngine } from '../engine/src/rpc/connect';
 import { detectCgroupMode } from '../engine/src/platform/linux/host';
 import { SiloFixture, hasTool, repoRoot } from '../test/fixtures/fixtureSilo';
 import { startDockerd, DOCKER_CLIENT } from '../test/fixtures/fixtureDockerd';
+import { median, ms, emit } from './measure';
 
 const RUNS = 30;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-function emit(r: Record<string, unknown>) {
-  process.stdout.write(JSON.stringify(r) + '\n');
-}
 
 /** crun refuses hybrid cgroup hosts; Silo's monitor hides the unified mount, and so does this peer. */
 function crunArgs(args: string[]): [string, string[]] {

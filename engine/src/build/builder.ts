@@ -24,6 +24,7 @@ import { goHealthcheck, goQuoteList, layerHistory, metadataHistory } from './his
 import { readFromImage } from './fromImage';
 import { readImagePath, resolveChown, statImagePaths, type ImagePathStat } from './imageFiles';
 import { checkWindowsDest, defaultShell, WINDOWS_NO_SCRATCH, windowsWorkdir } from './windowsRules';
+import type { BuildParams } from '../protocol';
 
 /** A step's error with the failure to remove its container added, so neither is lost. */
 export function withRemovalFailure(err: unknown, removal: Error): SiloError {
@@ -57,16 +58,8 @@ export interface RunStep {
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
 }
 
-export interface BuildOptions {
-  context: string;
-  dockerfile?: string;
-  tags?: string[];
-  target?: string;
-  buildArgs?: Record<string, string>;
-  noCache?: boolean;
-  pull?: boolean;
-  labels?: Record<string, string>;
-}
+/** What a build is asked for: the protocol's parameters less the notification token. */
+export type BuildOptions = Omit<BuildParams, 'stream'>;
 
 interface State {
   /** Current image ID ('' for an empty root). */

@@ -2,6 +2,7 @@
 // target, fsync the directory. A crash at any instant leaves either the old file or the new one
 // (rename(2) is atomic within one filesystem; the directory fsync makes the rename durable).
 import { randomBytes } from 'node:crypto';
+import * as fsSync from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
@@ -47,6 +48,36 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     throw err;
   }
   await fsyncDir(path.dirname(target));
+}
+
+/** fsyncDir, synchronously (for code that works synchronously, such as the snapshotters). */
+export function fsyncDirSync(dir: string): void {
+  if (process.platform === 'win32') return;
+  const fd = fsSync.openSync(dir, 'r');
+  try {
+    fsSync.fsyncSync(fd);
+  } finally {
+    fsSync.closeSync(fd);
+  }
+}
+
+/** writeFileAtomic, synchronously. */
+export function writeFileAtomicSync(target: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = tempPathFor(target);
+  try {
+    const fd = fsSync.openSync(tmp, 'wx', mode);
+    try {
+      fsSync.writeFileSync(fd, data);
+      fsSync.fsyncSync(fd);
+    } finally {
+      fsSync.closeSync(fd);
+    }
+    fsSync.renameSync(tmp, target);
+  } catch (err) {
+    fsSync.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDirSync(path.dirname(target));
 }
 
 /** True when a process with this pid exists (EPERM means it exists but is not ours). */

@@ -21,6 +21,7 @@ import { readLayeredFile, type LayeredFile } from '../../layers/readFile';
 import type { Mount, Snapshotter, StagedLayer } from '../../layers/snapshotter';
 import type { SpecialFiles } from '../../layers/special';
 import { chainHex, checkKey, SNAPSHOT_KEY } from '../../layers/snapshotKeys';
+import { fsyncDirSync, writeFileAtomicSync } from '../../store/atomic';
 
 interface LayerRecord { chainID: string; parent?: string; size: number }
 interface SnapshotRecord { key: string; parent?: string }
@@ -31,24 +32,12 @@ function tempName(): string {
   return `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
-/** write + fsync + rename + fsync of the directory: a reader sees the old record or the new one. */
+/** A reader sees the old record or the new one (store/atomic.ts). */
 function writeRecord(file: string, value: unknown): void {
-  const tmp = path.join(path.dirname(file), tempName() + '.json');
-  const fd = fs.openSync(tmp, 'wx', 0o644);
-  try {
-    fs.writeSync(fd, JSON.stringify(value) + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  syncDir(path.dirname(file));
+  writeFileAtomicSync(file, JSON.stringify(value) + '\n');
 }
 
-function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-}
+const syncDir = fsyncDirSync;
 
 function readRecord<T>(file: string): T | undefined {
   try {

@@ -29,6 +29,7 @@ import { importBaseLayer, importDeltaLayer } from './importLayer';
 import type { VmcomputeLayers } from './layerApi';
 import type { LayerFileWriter } from './layerFiles';
 import { chainHex, checkKey, SNAPSHOT_KEY } from '../../../layers/snapshotKeys';
+import { writeFileAtomicSync } from '../../../store/atomic';
 
 interface LayerRecord { chainID: string; parent?: string; size: number }
 interface SnapshotRecord { key: string; parent: string }
@@ -36,16 +37,9 @@ interface SnapshotRecord { key: string; parent: string }
 const LAYER_RECORD = 'silo-layer.json';
 const SNAPSHOT_RECORD = 'silo-snapshot.json';
 
+/** A reader sees the old record or the new one (store/atomic.ts). */
 function writeRecord(file: string, value: unknown): void {
-  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, 'wx', 0o644);
-  try {
-    fs.writeSync(fd, JSON.stringify(value) + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, JSON.stringify(value) + '\n');
 }
 
 function readRecord<T>(file: string): T | undefined {
