@@ -36,4 +36,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 node scripts/build.mjs
 # The editor end-to-end tools (code-server, Node 24, Chromium, playwright-core), cached outside the clone.
-if [ "${1:-}" = "--test" ]; then bash scripts/e2e-setup.sh; fi
+# koffi's binaries for the other VSIX targets (the packaging test), cached outside the clone too.
+if [ "${1:-}" = "--test" ]; then bash scripts/e2e-setup.sh; node scripts/package.mjs --fetch; fi

@@ -15,16 +15,9 @@ const skip = missingTools() ?? (process.getuid?.() !== 0 ? 'running containers n
 const artifacts = path.join(repoRoot, 'test-artifacts', 'e2e');
 
 function packageVsix(): string {
+  // The same packaging users get (scripts/package.mjs), for this machine's target.
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'silo-vsix-')), 'silo.vsix');
-  execFileSync(process.execPath, [path.join(repoRoot, 'scripts/build.mjs')], { cwd: repoRoot, stdio: 'inherit' });
-  const vsce = () => execFileSync(path.join(repoRoot, 'node_modules/.bin/vsce'), ['package', '--allow-missing-repository', '--skip-license', '-o', out], { cwd: repoRoot, stdio: 'pipe' });
-  try {
-    vsce();
-  } catch {
-    // vsce reads the dependency tree with `npm list`, which fails while another npm install runs: once more.
-    execFileSync('sleep', ['5']);
-    vsce();
-  }
+  execFileSync(process.execPath, [path.join(repoRoot, 'scripts/package.mjs'), '--offline', '--target', `linux-${process.arch}`, '--out', out], { cwd: repoRoot, stdio: 'inherit' });
   return out;
 }
 
