@@ -332,3 +332,116 @@ test('a write that fails mid-layer stops the reader, rolls the layer back and do
   assert.ok(!exists('layers', hex(id)));
   assert.ok(!failing.log.some((l) => l.includes('after.txt')));
 });
+
+test('a file the container linked under two names is exported once, then as a hard link, and imports linked', { skip }, async () => {
+  const { delta } = await importBaseAndDelta();
+  await snap.prepare('c3', delta);
+  const volume = path.join(root, 'snapshots', 'c3', 'volume');
+  fs.mkdirSync(path.join(volume, 'app'));
+  fs.writeFileSync(path.join(volume, 'app', 'tool.exe'), 'one copy of the bytes');
+  fs.linkSync(path.join(volume, 'app', 'tool.exe'), path.join(volume, 'app', 'tool-alias.exe'));
+  fs.linkSync(path.join(volume, 'app', 'tool.exe'), path.join(volume, 'app', 'z-third.exe'));
+
+  const chunks: Buffer[] = [];
+  for await (const c of snap.exportChanges('c3')) chunks.push(c as Buffer);
+  const tar = Buffer.concat(chunks);
+  const seen: string[] = [];
+  for await (const e of readWindowsLayerTar(Readable.from(tar))) {
+    seen.push(e.type === 'hardLink' ? `link ${e.path} -> ${e.target}` : `${e.type} ${e.path}`);
+    if (e.type === 'file') for await (const _ of e.body) void _;
+  }
+  // Name order: tool-alias.exe is met first and carries the bytes; the other names link to it.
+  assert.deepEqual(seen.filter((l) => l.includes('/app/')), [
+    'file Files/app/tool-alias.exe',
+    'link Files/app/tool.exe -> Files/app/tool-alias.exe',
+    'link Files/app/z-third.exe -> Files/app/tool-alias.exe',
+  ]);
+  assert.equal(tar.toString('latin1').split('one copy of the bytes').length - 1, 1, 'the content is in the tar once');
+
+  const committed = chain('committed-links');
+  await snap.applyLayer(committed, delta, Readable.from(tar));
+  const at = (n: string) => fs.statSync(path.join(root, 'layers', hex(committed), 'Files/app', n));
+  assert.equal(read('layers', hex(committed), 'Files/app/z-third.exe'), 'one copy of the bytes');
+  assert.equal(at('tool.exe').ino, at('tool-alias.exe').ino);
+  assert.equal(at('z-third.exe').ino, at('tool-alias.exe').ino);
+});
+
+const uvmBase = (): LayerEntry[] => [
+  dir('Files'),
+  file('Files/base.txt', 'base'),
+  dir('Hives'),
+  file('Hives/System_Delta', 'hive'),
+  dir('UtilityVM'),
+  dir('UtilityVM/Files'),
+  file('UtilityVM/Files/uvm.txt', 'uvm'),
+  file('UtilityVM/Files/keep.txt', 'keep'),
+  file('UtilityVM/Files/gone.txt', 'gone'),
+  dir('UtilityVM/Files/EFI'),
+  dir('UtilityVM/Files/EFI/Microsoft'),
+  dir('UtilityVM/Files/EFI/Microsoft/Boot'),
+  file('UtilityVM/Files/EFI/Microsoft/Boot/BCD', 'boot config'),
+  { type: 'reparsePoint', path: 'UtilityVM/Files/Docs', info: info(true), target: 'C:\\Windows', mountPoint: true },
+];
+
+test('a delta layer that changes the utility VM clones its parent\'s, changes the clone, never the parent', { skip }, async () => {
+  const base = chain('uvm base');
+  const delta = chain('uvm delta');
+  await snap.applyLayer(base, undefined, Readable.from(await layerTar(uvmBase())));
+  vmReset();
+  files.log.length = 0;
+  const r = await snap.applyLayer(delta, base, Readable.from(await layerTar([
+    dir('Files'),
+    file('Files/app.txt', 'app'),
+    dir('UtilityVM'),
+    dir('UtilityVM/Files'),
+    file('UtilityVM/Files/uvm.txt', 'patched uvm'),
+    file('UtilityVM/Files/new.dll', 'new'),
+    { type: 'alternateStream', path: 'UtilityVM/Files/new.dll:Zone.Identifier', size: 3, body: Buffer.from('ads') },
+    { type: 'whiteout', path: 'UtilityVM/Files/gone.txt' },
+    { type: 'hardLink', path: 'UtilityVM/Files/keep-alias.txt', target: 'UtilityVM/Files/keep.txt' },
+  ])));
+  const b = (p: string) => path.join(root, 'layers', hex(base), p);
+  const d = (p: string) => path.join(root, 'layers', hex(delta), p);
+  const ino = (p: string) => fs.statSync(p).ino;
+
+  assert.equal(read('layers', hex(delta), 'Files/app.txt'), 'app', 'Files went through ImportLayer as before');
+  assert.equal(ino(d('UtilityVM/Files/keep.txt')), ino(b('UtilityVM/Files/keep.txt')), 'unchanged files are hard links to the parent\'s');
+  assert.equal(ino(d('UtilityVM/Files/keep-alias.txt')), ino(d('UtilityVM/Files/keep.txt')), 'a link inside the utility VM');
+  assert.notEqual(ino(d('UtilityVM/Files/EFI/Microsoft/Boot/BCD')), ino(b('UtilityVM/Files/EFI/Microsoft/Boot/BCD')), 'the BCD ProcessUtilityImage rewrites is a copy');
+  assert.equal(fs.readFileSync(d('UtilityVM/Files/EFI/Microsoft/Boot/BCD'), 'utf8'), 'boot config');
+  assert.equal(fs.readlinkSync(d('UtilityVM/Files/Docs')), 'C:/Windows', 'reparse points are copied, not followed');
+  assert.equal(fs.readFileSync(d('UtilityVM/Files/uvm.txt'), 'utf8'), 'patched uvm');
+  assert.equal(fs.readFileSync(b('UtilityVM/Files/uvm.txt'), 'utf8'), 'uvm', 'the parent\'s file was replaced in the clone, not written through the link');
+  assert.ok(!fs.existsSync(d('UtilityVM/Files/gone.txt')) && fs.existsSync(b('UtilityVM/Files/gone.txt')), 'the whiteout removed the clone\'s file only');
+  assert.equal(fs.readFileSync(d('UtilityVM/Files/new.dll:Zone.Identifier'), 'utf8'), 'ads');
+
+  assert.deepEqual(vmLog(), [`ImportLayer ${hex(delta)} parents=${hex(base)}`, 'ProcessUtilityImage UtilityVM']);
+  assert.ok(fs.existsSync(d('UtilityVM/SystemTemplate.vhdx')), 'ProcessUtilityImage ran on the new layer\'s UtilityVM');
+  const at = (l: string) => files.log.indexOf(l);
+  assert.ok(at('mkdir UtilityVM') >= 0 && at('mkdir UtilityVM') < at(`clone UtilityVM/Files from ${hex(base)}`), files.log.join('\n'));
+  assert.ok(at('copy UtilityVM/Files/EFI/Microsoft/Boot/BCD') > at(`clone UtilityVM/Files from ${hex(base)}`));
+  assert.ok(at('remove UtilityVM/Files/uvm.txt') < at('create file UtilityVM/Files/uvm.txt'));
+  assert.ok(r.timings.processMs > 0 && r.timings.importMs > 0);
+  assert.deepEqual(fs.readdirSync(path.join(root, 'tmp')), [], 'transport folder removed');
+
+  // A container over the new chain boots the new layer's utility VM; the layer exports like any other.
+  assert.deepEqual(parseWindowsLayerMount(await snap.prepare('uvm', delta)).parentLayerPaths, [path.join(root, 'layers', hex(delta)), path.join(root, 'layers', hex(base))]);
+});
+
+test('a delta layer that changes a utility VM no layer below has, or deletes what it lacks, is refused', { skip }, async () => {
+  const base = chain('plain base');
+  await snap.applyLayer(base, undefined, Readable.from(await layerTar([dir('Files'), file('Files/a.txt', 'a')])));
+  const noUvm = chain('uvm over nothing');
+  await assert.rejects(snap.applyLayer(noUvm, base, Readable.from(await layerTar([dir('Files'), dir('UtilityVM'), dir('UtilityVM/Files'), file('UtilityVM/Files/x', 'x')]))),
+    (e: SiloError) => e.kind === 'InvalidArgument' && /no layer below it has one/.test(e.line));
+  assert.equal(await snap.hasLayer(noUvm), false);
+  assert.ok(!exists('layers', hex(noUvm)));
+
+  const uvm = chain('uvm base 2');
+  await snap.applyLayer(uvm, undefined, Readable.from(await layerTar(uvmBase())));
+  const missing = chain('deletes what is not there');
+  await assert.rejects(snap.applyLayer(missing, uvm, Readable.from(await layerTar([dir('Files'), { type: 'whiteout', path: 'UtilityVM/Files/never.txt' }]))),
+    (e: SiloError) => e.kind === 'InvalidArgument' && /does not have/.test(e.line));
+  assert.ok(!exists('layers', hex(missing)));
+  assert.equal(read('layers', hex(uvm), 'UtilityVM/Files/keep.txt'), 'keep', 'the parent is untouched');
+});

@@ -11,6 +11,7 @@ export interface Kernel32 {
   CreateFileW?: NativeFunction;
   CreateDirectoryW?: NativeFunction;
   SetFileInformationByHandle?: NativeFunction;
+  GetFileInformationByHandleEx?: NativeFunction;
   GetLastError?: NativeFunction;
   GetCurrentProcess?: NativeFunction;
 }
@@ -23,12 +24,14 @@ export function loadKernel32(path = 'kernel32.dll'): Kernel32 {
     LocalFree: lib.func('void *LocalFree(void *mem)'),
     CloseHandle: (optionalFunc(lib, 'BOOL CloseHandle(HANDLE h)') ?? (() => 1)) as (h: unknown) => number,
     // BOOL BackupRead(HANDLE, LPBYTE, DWORD, LPDWORD, BOOL bAbort, BOOL bProcessSecurity, LPVOID *ctx)
-    BackupRead: optionalFunc(lib, 'BOOL BackupRead(HANDLE h, _Out_ uint8_t *buf, DWORD n, _Out_ DWORD *done, BOOL abort, BOOL security, _Inout_ void **ctx)'),
+    // The buffer is a Node Buffer BackupRead fills in place.
+    BackupRead: optionalFunc(lib, 'BOOL BackupRead(HANDLE h, void *buf, DWORD n, _Out_ DWORD *done, BOOL abort, BOOL security, _Inout_ void **ctx)'),
     BackupWrite: optionalFunc(lib, 'BOOL BackupWrite(HANDLE h, const uint8_t *buf, DWORD n, _Out_ DWORD *done, BOOL abort, BOOL security, _Inout_ void **ctx)'),
     CreateFileW: optionalFunc(lib, 'HANDLE CreateFileW(const char16_t *name, DWORD access, DWORD share, void *security, DWORD disposition, DWORD flags, HANDLE template)'),
     CreateDirectoryW: optionalFunc(lib, 'BOOL CreateDirectoryW(const char16_t *path, void *security)'),
     // FileBasicInfo = 0
     SetFileInformationByHandle: optionalFunc(lib, 'BOOL SetFileInformationByHandle(HANDLE h, int32 infoClass, FILE_BASIC_INFO *info, DWORD size)'),
+    GetFileInformationByHandleEx: optionalFunc(lib, 'BOOL GetFileInformationByHandleEx(HANDLE h, int32 infoClass, _Out_ FILE_BASIC_INFO *info, DWORD size)'),
     GetLastError: optionalFunc(lib, 'DWORD GetLastError()'),
     GetCurrentProcess: optionalFunc(lib, 'HANDLE GetCurrentProcess()'),
   };

@@ -148,8 +148,10 @@ export interface TransportReadOptions {
  * Reads an ExportLayer transport folder as layer entries (hcsshim legacyLayerReader): a depth-first
  * walk in name order, each folder's tombstones right after the folder. Outside Files\ creation and
  * access times are forced to the write time, and the Files and Hives folders take their times from
- * Hives\System_Delta, which keeps an export deterministic. Hard links are not detected here: that
- * needs the Windows file ID (the Windows driver adds it).
+ * Hives\System_Delta, which keeps an export deterministic. A file under Files\ with more than one
+ * link is read once and every later name of it becomes a hard link to the first (hcsshim
+ * pkg/ociwclayer/export.go writeTarFromLayer, keyed by the file ID); the key here is the volume and
+ * file index Node's lstat reports (libuv: VolumeSerialNumber and the NTFS file index on Windows).
  */
 export async function* readTransportFolder(root: string, opts: TransportReadOptions = {}): AsyncGenerator<LayerEntry> {
   const times = opts.times ?? nodeFileTimes;
@@ -172,6 +174,9 @@ export async function* readTransportFolder(root: string, opts: TransportReadOpti
     }
   };
 
+  /** volume:file index -> the first name seen of a file with several links. */
+  const linked = new Map<string, string>();
+
   async function* walk(rel: string): AsyncGenerator<LayerEntry> {
     const names = (await fs.readdir(rel === '' ? root : onHost(root, rel))).sort(byBytes);
     for (const name of names) {
@@ -183,6 +188,18 @@ export async function* readTransportFolder(root: string, opts: TransportReadOpti
       const st = await fs.lstat(abs);
       if (st.isSymbolicLink()) throw invalidArgument(`The layer export holds a link at ${JSON.stringify(p)}`, 'export the layer again');
       if (p.startsWith('Files/')) {
+        if (!st.isDirectory()) {
+          const ids = await fs.lstat(abs, { bigint: true });
+          if (ids.nlink > 1n) {
+            const id = `${ids.dev}:${ids.ino}`;
+            const first = linked.get(id);
+            if (first !== undefined) {
+              yield { type: 'hardLink', path: p, target: first };
+              continue;
+            }
+            linked.set(id, p);
+          }
+        }
         const buf = await fs.readFile(st.isDirectory() ? abs + DIR_METADATA_SUFFIX : abs);
         if (buf.length < 4) throw invalidArgument(`The layer export entry ${JSON.stringify(p)} is truncated`, 'export the layer again');
         const t = await times.get(st.isDirectory() ? abs + DIR_METADATA_SUFFIX : abs);

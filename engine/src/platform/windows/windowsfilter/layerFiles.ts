@@ -28,4 +28,14 @@ export interface LayerFileWriter {
   exists(root: string, path: string): Promise<boolean>;
   /** Removes `root/path` and everything below it, never through a reparse point; false if absent. */
   remove(root: string, path: string): Promise<boolean>;
+  /** What `root/path` is, without following a reparse point on the way or at the end; undefined if absent. */
+  entryKind(root: string, path: string): Promise<'file' | 'directory' | 'reparsePoint' | undefined>;
+  /** A plain folder (and its missing parents), no metadata of its own; an existing folder is fine. */
+  makeDirectory(root: string, path: string): Promise<void>;
+  /**
+   * Clones the tree `sourceRoot/path` into `root/path` (hcsshim legacy.go cloneTree): folders,
+   * reparse points and the files `copy` picks are copied with their metadata (backup streams, times,
+   * attributes), every other file is hard linked. Never through a reparse point.
+   */
+  cloneTree(sourceRoot: string, root: string, path: string, copy: (path: string) => boolean): Promise<void>;
 }
