@@ -20,6 +20,8 @@ missing=()
 for pair in "${want[@]}"; do
   command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
+# Debian's debugpy (a library, no command): the Python debugging test debugs through it.
+if [ "${1:-}" = "--test" ] && ! dpkg -s python3-debugpy >/dev/null 2>&1; then missing+=(python3-debugpy); fi
 # busybox-static provides /bin/busybox; the dynamic busybox package does not make a standalone rootfs.
 if ! dpkg -s busybox-static >/dev/null 2>&1; then missing+=(busybox-static); fi
 if [ "${#missing[@]}" -gt 0 ]; then

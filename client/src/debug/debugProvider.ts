@@ -8,6 +8,7 @@ import * as P from '../../../engine/src/protocol';
 import { parsePortSpec } from '../../../engine/src/runtime/options';
 import { initialConfigurations, plan, type SiloDebugConfiguration } from '../model/debugPlan';
 import { DEBUG_TYPE } from '../model/viewIds';
+import { waitForListener } from '../model/listenerReady';
 import { errorText, type EngineClient } from '../engine/engineClient';
 
 const CONTAINER_KEY = '__siloContainer';
@@ -57,6 +58,9 @@ export class SiloDebugProvider implements vscode.DebugConfigurationProvider, vsc
       const created = await conn.sendRequest(P.ContainerCreateRequest.type, p.create);
       if (cfg.serverReadyPattern) this.watchServerReady(created.id, cfg.serverReadyPattern);
       await conn.sendRequest(P.ContainerStartRequest.type, { id: created.id });
+      // debugpy's attach does not retry: hand over once the debugger in the container listens.
+      const connect = p.debugger.connect as { host: string; port: number } | undefined;
+      if (cfg.platform === 'python' && connect) await waitForListener(connect.host, connect.port);
       return { ...p.debugger, [CONTAINER_KEY]: created.id, [REMOVE_KEY]: cfg.removeContainerAfterDebug !== false } as unknown as vscode.DebugConfiguration;
     } catch (err) {
       void vscode.window.showErrorMessage(`Silo could not start the container to debug: ${errorText(err)}`);

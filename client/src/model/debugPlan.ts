@@ -174,8 +174,10 @@ export function planPython(cfg: SiloDebugConfiguration, ctx: PlanContext, extra:
       workingDir: remoteRoot,
       env: [...(cfg.env ?? []), `PYTHONPATH=${debugpyDir}`],
       binds: [
-        // debugpy is a package: mounted as <dir>/debugpy so `python -m debugpy` finds it on PYTHONPATH.
-        { source: debugpy, target: containerJoin(os, debugpyDir, 'debugpy'), readonly: true },
+        // The debugpy package folder (pip's layout, pydevd vendored inside) is mounted as <dir>/debugpy;
+        // a folder holding debugpy and what it imports (Debian's dist-packages, where pydevd is its own
+        // package) is mounted as <dir>. Either way `python -m debugpy` finds it on PYTHONPATH.
+        { source: debugpy, target: isDebugpyPackage(debugpy) ? containerJoin(os, debugpyDir, 'debugpy') : debugpyDir, readonly: true },
         { source: localRoot, target: remoteRoot, readonly: true },
       ],
       ports: [loopbackPort(port), ...extra],
@@ -191,6 +193,10 @@ export function planPython(cfg: SiloDebugConfiguration, ctx: PlanContext, extra:
       justMyCode: true,
     },
   };
+}
+
+function isDebugpyPackage(folder: string): boolean {
+  return /(^|[\\/])debugpy[\\/]*$/.test(folder);
 }
 
 function containerJoinHost(root: string, ...parts: string[]): string {

@@ -60,6 +60,13 @@ test('python debugging mounts debugpy and maps the workspace to the app folder',
   assert.deepEqual(p.debugger.pathMappings, [{ localRoot: '/home/me/app', remoteRoot: '/app' }]);
 });
 
+test('python debugging mounts a folder holding debugpy (Debian\'s dist-packages) as the PYTHONPATH entry itself', () => {
+  const p = plan({ type: 'silo', request: 'launch', name: 'py', image: 'python:3.12', platform: 'python', python: { debugpyPath: '/usr/lib/python3/dist-packages' } }, ctx);
+  assert.deepEqual(p.create.binds?.[0], { source: '/usr/lib/python3/dist-packages', target: '/debugpy', readonly: true });
+  const w = plan({ type: 'silo', request: 'launch', name: 'py', image: 'python', platform: 'python', os: 'windows', python: { debugpyPath: 'C:\\tools\\debugpy\\' } }, ctx);
+  assert.deepEqual(w.create.binds?.[0], { source: 'C:\\tools\\debugpy\\', target: 'C:\\debugpy\\debugpy', readonly: true });
+});
+
 test('path mapping puts a workspace file at its place in the container, and refuses files outside', () => {
   assert.equal(toRemotePath('/home/me/app/src/a.js', '/home/me/app', '/usr/src/app', 'linux'), '/usr/src/app/src/a.js');
   assert.equal(toRemotePath('/home/me/other.js', '/home/me/app', '/usr/src/app', 'linux'), undefined);
