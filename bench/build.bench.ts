@@ -18,6 +18,8 @@ import { median, ms, emit } from './measure';
 
 const RUNS = 5;
 const STEPS = 10;
+/** SILO_BENCH_BUILD=per-run measures the per-RUN overhead alone (no peers): for iterating on it. */
+const PER_RUN_ONLY = process.env.SILO_BENCH_BUILD === 'per-run';
 
 /** crun refuses hybrid cgroup hosts; Silo's monitor hides the unified mount, and so does this peer. */
 function crunArgs(args: string[]): [string, string[]] {
@@ -68,33 +70,35 @@ async function main() {
     silo.ok(['import', '-', 'busybox:latest'], { input: rootfs });
     const siloBuild = (ctx: string, noCache: boolean) => silo.ok(['build', '-q', ...(noCache ? ['--no-cache'] : []), '-t', 'bench', ctx], { timeoutMs: 300_000 });
     const peers: Peer[] = [];
-    if (hasTool('podman')) {
-      // Private storage (vfs), the rootfs imported locally; Debian's podman 4.3 needs runc and these
-      // rlimits here (reference/engine.md §1.2).
-      const p = ['--root', path.join(temp, 'podman/root'), '--runroot', path.join(temp, 'podman/run'), '--storage-driver', 'vfs'];
-      execFileSync('podman', [...p, 'import', '-', 'localhost/busybox'], { input: rootfs, stdio: ['pipe', 'ignore', 'inherit'] });
-      peers.push({
-        name: 'podman build --layers (4.3, vfs)',
-        build: (ctx, noCache) => run('podman', [...p, '--runtime', 'runc', 'build', '--layers', ...(noCache ? ['--no-cache'] : []), '--network', 'none', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=1000:1000', '-t', 'bench', ctx]),
-      });
-    } else process.stderr.write('podman is not installed: its comparison is skipped\n');
-    if (hasTool('buildah')) {
-      const b = ['--root', path.join(temp, 'buildah/root'), '--runroot', path.join(temp, 'buildah/run'), '--storage-driver', 'vfs'];
-      const env = { ...process.env, BUILDAH_ISOLATION: 'chroot', STORAGE_DRIVER: 'vfs' };
-      // buildah has no import: the same rootfs as a one-layer docker-archive, from Silo's `save`.
-      const archive = path.join(temp, 'busybox.tar');
-      writeFileSync(archive, spawnSync(process.execPath, [path.join(repoRoot, 'dist/silo.js'), '--root', silo.root, 'save', 'busybox'], { maxBuffer: 64 * 1024 * 1024 }).stdout);
-      const id = execFileSync('buildah', [...b, 'pull', '-q', `docker-archive:${archive}`], { env }).toString().trim().split('\n').pop()!;
-      run('buildah', [...b, 'tag', id, 'localhost/busybox'], env);
-      peers.push({ name: 'buildah bud --layers (1.28, chroot, vfs)', build: (ctx, noCache) => run('buildah', [...b, 'bud', '--layers', ...(noCache ? ['--no-cache'] : []), '-t', 'bench', ctx], env) });
-    } else process.stderr.write('buildah is not installed: its comparison is skipped\n');
-    try {
-      dockerd = await startDockerd();
-      execFileSync(DOCKER_CLIENT, ['import', '-', 'localhost/busybox'], { input: rootfs, env: dockerd.env, stdio: ['pipe', 'ignore', 'inherit'] });
-      const env = { ...dockerd.env, DOCKER_BUILDKIT: '0' };
-      peers.push({ name: 'docker build (20.10, classic builder)', build: (ctx, noCache) => run(DOCKER_CLIENT, ['build', '-q', ...(noCache ? ['--no-cache'] : []), '--network', 'none', '-t', 'bench', ctx], env) });
-    } catch (err) {
-      process.stderr.write(`no private dockerd (${(err as Error).message.split('\n')[0]}): docker is skipped\n`);
+    if (!PER_RUN_ONLY) {
+      if (hasTool('podman')) {
+        // Private storage (vfs), the rootfs imported locally; Debian's podman 4.3 needs runc and these
+        // rlimits here (reference/engine.md §1.2).
+        const p = ['--root', path.join(temp, 'podman/root'), '--runroot', path.join(temp, 'podman/run'), '--storage-driver', 'vfs'];
+        execFileSync('podman', [...p, 'import', '-', 'localhost/busybox'], { input: rootfs, stdio: ['pipe', 'ignore', 'inherit'] });
+        peers.push({
+          name: 'podman build --layers (4.3, vfs)',
+          build: (ctx, noCache) => run('podman', [...p, '--runtime', 'runc', 'build', '--layers', ...(noCache ? ['--no-cache'] : []), '--network', 'none', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=1000:1000', '-t', 'bench', ctx]),
+        });
+      } else process.stderr.write('podman is not installed: its comparison is skipped\n');
+      if (hasTool('buildah')) {
+        const b = ['--root', path.join(temp, 'buildah/root'), '--runroot', path.join(temp, 'buildah/run'), '--storage-driver', 'vfs'];
+        const env = { ...process.env, BUILDAH_ISOLATION: 'chroot', STORAGE_DRIVER: 'vfs' };
+        // buildah has no import: the same rootfs as a one-layer docker-archive, from Silo's `save`.
+        const archive = path.join(temp, 'busybox.tar');
+        writeFileSync(archive, spawnSync(process.execPath, [path.join(repoRoot, 'dist/silo.js'), '--root', silo.root, 'save', 'busybox'], { maxBuffer: 64 * 1024 * 1024 }).stdout);
+        const id = execFileSync('buildah', [...b, 'pull', '-q', `docker-archive:${archive}`], { env }).toString().trim().split('\n').pop()!;
+        run('buildah', [...b, 'tag', id, 'localhost/busybox'], env);
+        peers.push({ name: 'buildah bud --layers (1.28, chroot, vfs)', build: (ctx, noCache) => run('buildah', [...b, 'bud', '--layers', ...(noCache ? ['--no-cache'] : []), '-t', 'bench', ctx], env) });
+      } else process.stderr.write('buildah is not installed: its comparison is skipped\n');
+      try {
+        dockerd = await startDockerd();
+        execFileSync(DOCKER_CLIENT, ['import', '-', 'localhost/busybox'], { input: rootfs, env: dockerd.env, stdio: ['pipe', 'ignore', 'inherit'] });
+        const env = { ...dockerd.env, DOCKER_BUILDKIT: '0' };
+        peers.push({ name: 'docker build (20.10, classic builder)', build: (ctx, noCache) => run(DOCKER_CLIENT, ['build', '-q', ...(noCache ? ['--no-cache'] : []), '--network', 'none', '-t', 'bench', ctx], env) });
+      } catch (err) {
+        process.stderr.write(`no private dockerd (${(err as Error).message.split('\n')[0]}): docker is skipped\n`);
+      }
     }
 
     // Silo and podman/buildah/docker name the base differently; the Dockerfiles are otherwise the same.
@@ -103,21 +107,23 @@ async function main() {
 
     // Fully cached rebuild: through the CLI (a Node start, ~0.1 s here, is most of it) and the same
     // request to the warm engine over the protocol (what the editor's build task sends).
-    const siloCached = timed(() => siloBuild(siloCtx, false));
-    const conn = await connectEngine(silo.root, { engineScript: path.join(repoRoot, 'dist/silo.js') });
-    const engineCached: number[] = [];
-    for (let i = 0; i < RUNS + 1; i++) {
-      const t = process.hrtime.bigint();
-      await conn.sendRequest(P.BuildRequest.type, { stream: 'bench', context: siloCtx, tags: ['bench'] });
-      if (i > 0) engineCached.push(ms(t));
-    }
-    conn.dispose();
-    const siloEngine = median(engineCached);
-    for (const p of peers) {
-      const v = timed(() => p.build(peerCtx, false));
-      const isTarget = !p.name.startsWith('docker');
-      emit({ bench: 'build: fully cached rebuild, 12 steps (10 RUN), CLI end to end', unit: 'ms', silo: siloCached, peer: p.name, peerValue: v, ratio: v / siloCached, target: isTarget ? '>= 5x faster' : 'reference (faster than docker)', pass: isTarget ? v / siloCached >= 5 : v > siloCached });
-      emit({ bench: 'build: fully cached rebuild, 12 steps (10 RUN), engine request (warm engine) vs the peer CLI', unit: 'ms', silo: siloEngine, peer: p.name, peerValue: v, ratio: v / siloEngine, target: isTarget ? '>= 5x faster' : 'reference (faster than docker)', pass: isTarget ? v / siloEngine >= 5 : v > siloEngine });
+    if (!PER_RUN_ONLY) {
+      const siloCached = timed(() => siloBuild(siloCtx, false));
+      const conn = await connectEngine(silo.root, { engineScript: path.join(repoRoot, 'dist/silo.js') });
+      const engineCached: number[] = [];
+      for (let i = 0; i < RUNS + 1; i++) {
+        const t = process.hrtime.bigint();
+        await conn.sendRequest(P.BuildRequest.type, { stream: 'bench', context: siloCtx, tags: ['bench'] });
+        if (i > 0) engineCached.push(ms(t));
+      }
+      conn.dispose();
+      const siloEngine = median(engineCached);
+      for (const p of peers) {
+        const v = timed(() => p.build(peerCtx, false));
+        const isTarget = !p.name.startsWith('docker');
+        emit({ bench: 'build: fully cached rebuild, 12 steps (10 RUN), CLI end to end', unit: 'ms', silo: siloCached, peer: p.name, peerValue: v, ratio: v / siloCached, target: isTarget ? '>= 5x faster' : 'reference (faster than docker)', pass: isTarget ? v / siloCached >= 5 : v > siloCached });
+        emit({ bench: 'build: fully cached rebuild, 12 steps (10 RUN), engine request (warm engine) vs the peer CLI', unit: 'ms', silo: siloEngine, peer: p.name, peerValue: v, ratio: v / siloEngine, target: isTarget ? '>= 5x faster' : 'reference (faster than docker)', pass: isTarget ? v / siloEngine >= 5 : v > siloEngine });
+      }
     }
 
     // Cold (every step rebuilt).

@@ -42,15 +42,27 @@ export interface BuildDeps {
   architecture: string;
   resolveImage(ref: string): Promise<{ id: string; layers: LayerRecord[] } | undefined>;
   imageConfig(id: string): Promise<DockerImageConfig>;
-  createImage(opts: { parent?: string; layer?: Readable; config: ContainerConfig; history: HistoryEntry; author?: string; parentId?: string; platform?: { os: string; architecture: string } }): Promise<{ id: string }>;
+  /** `snapshot`: the stopped step container's writable snapshot `layer` was exported from (see StepLayer). */
+  createImage(opts: { parent?: string; layer?: Readable; snapshot?: string; config: ContainerConfig; history: HistoryEntry; author?: string; parentId?: string; platform?: { os: string; architecture: string } }): Promise<{ id: string }>;
   tag(ref: string, id: string): Promise<void>;
   /** Runs `argv` in a container over `image`; streams output; resolves with the exit code and the container's layer (none: it changed nothing). */
-  run(opts: RunStep, signal: AbortSignal): Promise<{ exitCode: number; commit(): Promise<Readable | undefined>; remove(): Promise<void> }>;
+  run(opts: RunStep, signal: AbortSignal): Promise<{ exitCode: number; commit(): Promise<StepLayer | undefined>; remove(): Promise<void> }>;
+}
+
+/**
+ * What a RUN step changed: the layer tar, and the writable snapshot it was read from, whose files can
+ * become the layer's as they are (the container has stopped and is removed right after).
+ */
+export interface StepLayer {
+  tar: Readable;
+  snapshot?: string;
 }
 
 export interface RunStep {
   image: string;
   argv: string[];
+  /** The image's VOLUMEs: each an anonymous volume for the step, so what the step writes there is not in its layer. */
+  volumes: string[];
   env: string[];
   workingDir: string;
   user: string;
@@ -383,18 +395,18 @@ export class Builder {
     return false;
   }
 
-  private async commit(state: State, step: BuildStep, inputs: CacheInputs, layer: Readable | undefined, history: HistoryEntry): Promise<void> {
+  private async commit(state: State, step: BuildStep, inputs: CacheInputs, layer: Readable | undefined, history: HistoryEntry, snapshot?: string): Promise<void> {
     const { id } = await this.deps.createImage({
       parent: state.image || undefined,
       layer,
+      ...(snapshot ? { snapshot } : {}),
       config: state.config,
       history,
       author: state.author,
       parentId: state.image || undefined,
       platform: { os: state.os, architecture: state.architecture },
     });
-    await this.deps.cache.put({ ...inputs, key: cacheKey(inputs), image: id, created: new Date().toISOString() });
-    const img = await this.deps.resolveImage(id);
+    const [, img] = await Promise.all([this.deps.cache.put({ ...inputs, key: cacheKey(inputs), image: id, created: new Date().toISOString() }), this.deps.resolveImage(id)]);
     state.image = id;
     state.layers = img?.layers ?? state.layers;
     this.emit({ kind: 'image', step, id });
@@ -524,6 +536,7 @@ export class Builder {
         env,
         workingDir: state.config.WorkingDir || '/',
         user: state.config.User ?? '',
+        volumes: Object.keys(state.config.Volumes ?? {}),
         onStart: (id) => {
           runId = id;
           this.emit({ kind: 'container', step, id });
@@ -545,7 +558,7 @@ export class Builder {
       }
       // A RUN that changed nothing adds no layer, as Docker's (image.NewChildImage isEmptyLayer).
       const layer = await run.commit();
-      await this.commit(state, step, inputs, layer, { created_by: `${prefix}${argv.join(' ')}`, ...(layer ? {} : { empty_layer: true }) });
+      await this.commit(state, step, inputs, layer?.tar, { created_by: `${prefix}${argv.join(' ')}`, ...(layer ? {} : { empty_layer: true }) }, layer?.snapshot);
     } catch (err) {
       failure = err;
     }

@@ -62,6 +62,29 @@ export interface Snapshotter {
   exportChanges(key: string): Readable;
   remove(key: string): Promise<void>;
   /**
+   * Makes what the writable snapshot `key` (over `parent`) changed the committed layer `chainID`, by
+   * moving its files rather than unpacking the same changes again from a tar (containerd's overlay
+   * snapshotter Commit). Only for a snapshot nothing runs on any more: it is left empty, for remove().
+   * Atomic and durable: the layer appears complete or not at all. An existing layer of that chain ID is
+   * kept and the snapshot's changes dropped. Returns the layer's bytes of file contents. Optional:
+   * without it, callers unpack exportChanges' tar with applyLayer.
+   */
+  commitSnapshot?(key: string, chainID: string, parent: string | undefined): Promise<{ size: number }>;
+  /**
+   * Copies the directory `path` of the layer chain ending at `parent` (its contents, owner and mode)
+   * into the existing empty directory `dest`; nothing when the chain has no directory there. How an
+   * anonymous volume is initialised from its image (moby volume/mounts CopyImagePathContent).
+   * Optional: without it, volumes start empty.
+   */
+  copyPath?(parent: string | undefined, path: string, dest: string): Promise<void>;
+  /**
+   * Makes the directory `path` (and missing parents: root-owned, 0755) in the writable snapshot `key`
+   * when its tree has nothing there, as runc makes a mount point (MkdirAllInRoot, 0755); crun would
+   * make it 01755, which a committed layer would keep. Nothing when a path component is not a plain
+   * directory (the runtime resolves that). Optional.
+   */
+  makeMountPoint?(key: string, path: string): Promise<void>;
+  /**
    * One file of a writable snapshot, read-only and without mounting: `view` 'merged' is what the
    * container sees, 'parent' the same path in the image's layers (the editor's diff sides). Optional:
    * a snapshotter without it answers NotImplemented through the caller.

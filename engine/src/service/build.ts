@@ -11,6 +11,7 @@ import type { Snapshotter } from '../layers/snapshotter';
 import type { ImageStore } from '../image/store';
 import type { ContentStore } from '../store/content';
 import type { BuildEvent, BuildResult } from '../protocol';
+import type { BindMount } from '../runtime/runtime';
 import type { ContainerService } from './containers';
 import type { ImageService } from './images';
 
@@ -26,6 +27,7 @@ export interface BuildServiceDeps {
 
 export class BuildService {
   readonly cache: BuildCache;
+  private sweptVolumes = false;
 
   constructor(private readonly deps: BuildServiceDeps) {
     this.cache = new BuildCache(deps.root);
@@ -50,25 +52,41 @@ export class BuildService {
       createImage: (o) => d.images.createImage({ ...o, gzipLevel: 1 }),
       tag: (ref, id) => d.images.tag(id, ref),
       run: async (step, sig) => {
-        const rec = await d.containers.create({ image: step.image, cmd: step.argv, entrypoint: [], env: step.env, workingDir: step.workingDir, user: step.user, labels: { 'silo.build': 'step' } });
-        const remove = () => removeStepContainer(d.containers, rec.id);
+        const volumes = await this.stepVolumes(step.image, step.volumes);
+        const { id } = await d.containers
+          .create({ image: step.image, cmd: step.argv, entrypoint: [], env: step.env, workingDir: step.workingDir, user: step.user, labels: { 'silo.build': 'step' }, binds: volumes.binds })
+          .catch(async (err: unknown) => {
+            await volumes.remove();
+            throw err;
+          });
+        const remove = async () => {
+          try {
+            await removeStepContainer(d.containers, id);
+          } finally {
+            await volumes.remove();
+          }
+        };
         try {
+          // Where the image lacks a volume's directory, it is made as runc makes a mount point.
+          for (const b of volumes.binds) await d.snapshotter.makeMountPoint?.(id, b.target);
           const ac = new AbortController();
-          const lines = await d.containers.logs(rec.id, { follow: true, awaitStart: true, signal: ac.signal });
+          const lines = await d.containers.logs(id, { follow: true, awaitStart: true, signal: ac.signal });
           const reading = (async () => {
             for await (const l of lines) step.onOutput(l.stream, l.log);
           })();
-          const onAbort = () => void d.containers.kill(rec.id, 'SIGKILL').catch(() => undefined);
+          const onAbort = () => void d.containers.kill(id, 'SIGKILL').catch(() => undefined);
           sig.addEventListener('abort', onAbort, { once: true });
-          step.onStart(rec.id);
-          await d.containers.start(rec.id);
+          step.onStart(id);
+          await d.containers.start(id);
           // A cancel that came while the container was starting found it not yet running: kill it now.
-          if (sig.aborted) await d.containers.kill(rec.id, 'SIGKILL').catch(() => undefined);
-          const exit = await d.containers.wait(rec.id);
+          if (sig.aborted) await d.containers.kill(id, 'SIGKILL').catch(() => undefined);
+          const exit = await d.containers.wait(id);
           await reading;
           sig.removeEventListener('abort', onAbort);
           if (sig.aborted) throw new SiloError('Canceled', 'the build was canceled');
-          return { exitCode: exit.exitCode, commit: async () => ((await d.snapshotter.changes(rec.id)).length ? d.snapshotter.exportChanges(rec.id) : undefined), remove };
+          // The container has stopped and goes next: its snapshot's files can become the layer itself.
+          const commit = async () => ((await d.snapshotter.changes(id)).length ? { tar: d.snapshotter.exportChanges(id), snapshot: id } : undefined);
+          return { exitCode: exit.exitCode, commit, remove };
         } catch (err) {
           throw await remove().then(
             () => err,
@@ -80,6 +98,46 @@ export class BuildService {
     const builder = new Builder(buildDeps, { ...opts, dockerfile }, onEvent, signal);
     const r = await builder.build(text);
     return { id: r.id, tags: opts.tags ?? [], dockerfile, steps: r.steps };
+  }
+
+  /**
+   * An anonymous volume for each of the image's VOLUMEs, as Docker's classic builder gives a RUN
+   * container (moby daemon/create.go createContainerOSSpecificSettings): a fresh directory filled with
+   * what the image has at that path, bind-mounted there, so the step's writes under it never reach its
+   * layer. Removed after the step.
+   */
+  private async stepVolumes(image: string, targets: string[]): Promise<{ binds: BindMount[]; remove(): Promise<void> }> {
+    const d = this.deps;
+    // A snapshotter that cannot fill a volume from the image (windowsfilter, for now) runs steps as
+    // before: without volumes, rather than with empty ones that would hide the image's files.
+    if (!targets.length || !d.snapshotter.copyPath) return { binds: [], remove: async () => undefined };
+    const base = path.join(d.root, 'build-volumes');
+    if (!this.sweptVolumes) {
+      // Left by an engine that stopped in the middle of a step: no step of this process uses them.
+      this.sweptVolumes = true;
+      for (const name of await fs.readdir(base).catch(() => [])) {
+        if (!name.startsWith(`${process.pid}-`)) await fs.rm(path.join(base, name), { recursive: true, force: true });
+      }
+    }
+    await fs.mkdir(base, { recursive: true, mode: 0o700 });
+    const dir = await fs.mkdtemp(path.join(base, `${process.pid}-`));
+    const remove = () => fs.rm(dir, { recursive: true, force: true });
+    try {
+      const img = await d.imageStore.lookup(image);
+      const parent = img?.layers.length ? img.layers[img.layers.length - 1].chainID : undefined;
+      const binds: BindMount[] = [];
+      for (const [i, target] of targets.entries()) {
+        const source = path.join(dir, String(i));
+        await fs.mkdir(source, { mode: 0o755 });
+        await fs.chmod(source, 0o755); // as Docker makes a volume's _data, whatever the umask
+        await d.snapshotter.copyPath(parent, target, source);
+        binds.push({ source, target, readonly: false });
+      }
+      return { binds, remove };
+    } catch (err) {
+      await remove();
+      throw err;
+    }
   }
 }
 

@@ -59,6 +59,12 @@ export interface CreateImageOptions {
   parent?: string;
   /** The new layer as an uncompressed tar; none: a metadata-only change (history `empty_layer`). */
   layer?: Readable;
+  /**
+   * The writable snapshot `layer` was exported from, of a container that has stopped and is removed
+   * next (a build step's): its files become the layer's as they are (Snapshotter.commitSnapshot), not
+   * unpacked again from the tar. The snapshot is left empty.
+   */
+  snapshot?: string;
   /** The new image's runnable config (the whole of it, not a delta). */
   config: ContainerConfig;
   /** The history entry this change adds (`created` is filled in). */
@@ -228,19 +234,29 @@ export class ImageService {
    * the new runnable config + one history entry. All or nothing: a failure leaves no blob or record.
    */
   async createImage(opts: CreateImageOptions): Promise<{ id: string }> {
-    const parentRecord = opts.parent ? await this.images.resolve(opts.parent) : undefined;
-    const parentConfig = parentRecord ? await this.configOf(parentRecord) : undefined;
+    // The parent and the layer's ingest at once: each is a few file system round trips.
+    const [parent, opened] = await Promise.allSettled([
+      (async () => {
+        const record = opts.parent ? await this.images.resolve(opts.parent) : undefined;
+        return { record, config: record ? await this.configOf(record) : undefined };
+      })(),
+      opts.layer ? this.content.openWriter(`import-${process.pid}-${randomUUID()}`) : Promise.resolve(undefined),
+    ]);
+    if (parent.status === 'rejected' || opened.status === 'rejected') {
+      if (opened.status === 'fulfilled') await opened.value?.abort();
+      opts.layer?.destroy();
+      throw parent.status === 'rejected' ? parent.reason : (opened as PromiseRejectedResult).reason;
+    }
+    const { record: parentRecord, config: parentConfig } = parent.value;
     const platform: Platform = parentConfig
       ? { os: parentConfig.os, architecture: parentConfig.architecture, ...(parentConfig.variant ? { variant: parentConfig.variant } : {}), ...(parentConfig['os.version'] ? { 'os.version': parentConfig['os.version'] } : {}) }
       : { ...hostPlatform(), ...opts.platform };
 
     // One pass over the tar: hash it (the diff ID) while gzip-compressing it into an ingest.
-    let writer: Awaited<ReturnType<ContentStore['openWriter']>> | undefined;
+    const writer = opened.value;
     let diffID: string | undefined;
-    if (opts.layer) {
-      writer = await this.content.openWriter(`import-${process.pid}-${randomUUID()}`);
+    if (opts.layer && writer) {
       const diff = createHash('sha256');
-      const w = writer;
       try {
         await pipeline(
           opts.layer,
@@ -251,10 +267,10 @@ export class ImageService {
             },
           }),
           zlib.createGzip({ level: opts.gzipLevel ?? zlib.constants.Z_DEFAULT_COMPRESSION }),
-          writerSink((c) => w.write(c)),
+          writerSink((c) => writer.write(c)),
         );
       } catch (err) {
-        await w.abort();
+        await writer.abort();
         throw isKind(err, 'InvalidArgument') || isKind(err, 'Canceled') ? err : invalidArgument(`cannot read the filesystem tar: ${(err as Error).message}`);
       }
       diffID = `sha256:${diff.digest('hex')}`;
@@ -288,21 +304,33 @@ export class ImageService {
         // The parent's layers must still be there (a prune may have run since it was resolved).
         const base = parentRecord ? await this.images.resolve(parentRecord.id) : undefined;
         const layers: LayerRecord[] = [...(base?.layers ?? [])];
+        // Blobs and the layer's files are written at once, each made durable on its own; only the
+        // image record, written after all of them, makes them reachable.
+        const writes: Array<Promise<unknown>> = [];
+        let layer: LayerRecord | undefined;
+        const parentChain = layers[layers.length - 1]?.chainID;
         if (writer && diffID) {
-          const layerDigest = writer.digest();
-          const layerSize = writer.offset;
-          const w = writer;
-          await track(layerDigest, () => w.commit({ digest: layerDigest }));
-          const chainID = chainIDs(diffIDs)[diffIDs.length - 1];
-          layers.push({ diffID, chainID, blob: { mediaType: MediaType.OciLayerGzip, digest: layerDigest, size: layerSize } });
+          const digest = writer.digest();
+          layer = { diffID, chainID: chainIDs(diffIDs)[diffIDs.length - 1], blob: { mediaType: MediaType.OciLayerGzip, digest, size: writer.offset } };
+          layers.push(layer);
+          writes.push(track(digest, () => writer.commit({ digest })));
         }
         const configDesc = { mediaType: MediaType.OciConfig, digest: sha256Digest(configBytes), size: configBytes.length };
-        await track(configDesc.digest, () => this.content.ingest(configBytes, { digest: configDesc.digest }));
+        writes.push(track(configDesc.digest, () => this.content.putBytes(configBytes, { digest: configDesc.digest })));
         const manifestBytes = Buffer.from(
           JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: configDesc, layers: layers.map((l) => l.blob) } satisfies Manifest),
         );
         const manifestDesc = { mediaType: MediaType.OciManifest, digest: sha256Digest(manifestBytes), size: manifestBytes.length };
-        await track(manifestDesc.digest, () => this.content.ingest(manifestBytes, { digest: manifestDesc.digest }));
+        writes.push(track(manifestDesc.digest, () => this.content.putBytes(manifestBytes, { digest: manifestDesc.digest })));
+        // Last: the snapshotter's commit works synchronously, while the blob writes above proceed.
+        const commitSnapshot = this.snapshotter.commitSnapshot?.bind(this.snapshotter);
+        if (layer && opts.snapshot && commitSnapshot) {
+          const l = layer;
+          writes.push(commitSnapshot(opts.snapshot, l.chainID, parentChain).then(({ size }) => void (l.size = size)));
+        }
+        // Every write settles before a failure is handled, so the cleanup below sees all it made.
+        const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
         const unpacked = await unpackLayers(this.content, this.snapshotter, layers);
         const record: ImageRecord = {
           id: configDesc.digest,

@@ -20,6 +20,13 @@ export function tempOwnerPid(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** True for a temp file of writeFileAtomic whose writer is gone (a crash mid-write): safe to delete. */
+export function isStaleTemp(name: string): boolean {
+  if (!name.startsWith(TEMP_PREFIX)) return false;
+  const pid = tempOwnerPid(name);
+  return pid === undefined || (pid !== process.pid && !processExists(pid));
+}
+
 /** Makes a rename or unlink in `dir` durable. Windows cannot open a directory for fsync; NTFS journals renames. */
 export async function fsyncDir(dir: string): Promise<void> {
   if (process.platform === 'win32') return;

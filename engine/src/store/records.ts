@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { invalidArgument, SiloError } from '../errors';
-import { processExists, TEMP_PREFIX, tempOwnerPid, writeFileAtomic } from './atomic';
+import { isStaleTemp, TEMP_PREFIX, writeFileAtomic } from './atomic';
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
 const SUFFIX = '.json';
@@ -68,10 +68,7 @@ export class RecordStore<T> {
     const keys: string[] = [];
     for (const name of names) {
       if (name.startsWith(TEMP_PREFIX)) {
-        const pid = tempOwnerPid(name);
-        if (pid === undefined || (pid !== process.pid && !processExists(pid))) {
-          await fs.rm(path.join(this.dir, name), { force: true });
-        }
+        if (isStaleTemp(name)) await fs.rm(path.join(this.dir, name), { force: true });
         continue;
       }
       if (!name.endsWith(SUFFIX)) continue;

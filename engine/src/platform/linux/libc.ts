@@ -1,7 +1,8 @@
-// koffi bindings to the few libc calls Node lacks: mknod(2) and the l*xattr(2) family. One file per
-// library (the hcsshim pattern); loaded on first use so that importing this module costs nothing and a
-// missing export becomes an error, not a crash.
+// koffi bindings to the few libc calls Node lacks: mknod(2), the l*xattr(2) family and syncfs(2). One
+// file per library (the hcsshim pattern); loaded on first use so that importing this module costs
+// nothing and a missing export becomes an error, not a crash.
 import koffi from 'koffi';
+import { closeSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { SpecialFiles } from '../../layers/special';
 import { unavailable } from '../../errors';
@@ -12,6 +13,7 @@ interface Libc {
   lgetxattr: (path: string, name: string, value: Buffer | null, size: number) => number;
   llistxattr: (path: string, list: Buffer | null, size: number) => number;
   malloc_trim: (pad: number) => number;
+  syncfs: (fd: number) => number;
 }
 
 let libc: Libc | undefined;
@@ -27,6 +29,7 @@ function load(): Libc {
       lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
       llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ char *list, size_t size)'),
       malloc_trim: lib.func('int malloc_trim(size_t pad)'),
+      syncfs: lib.func('int syncfs(int fd)'),
     };
     return libc;
   } catch (err) {
@@ -119,4 +122,17 @@ export const linuxSpecialFiles: SpecialFiles = {
  */
 export function trimNativeHeap(): void {
   load().malloc_trim(0);
+}
+
+/**
+ * syncfs(2): every write to the file system holding `path` reaches the disk, in one call, however many
+ * files changed (what makes a tree of files durable without an fsync per file).
+ */
+export function syncFileSystem(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    if (load().syncfs(fd) !== 0) fail('syncfs', path);
+  } finally {
+    closeSync(fd);
+  }
 }

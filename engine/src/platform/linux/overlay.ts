@@ -7,21 +7,25 @@
 //   snapshotsDir/<key>/snapshot.json     { key, parent }
 //
 // A layer appears only complete: it is unpacked into a temp dir beside the others and renamed into
-// place (rename(2) is atomic within one file system). The snapshotter never mounts; the monitor does.
+// place (rename(2) is atomic within one file system). A stopped container's upper dir can itself become
+// a layer (commitSnapshot): overlayfs writes its upper in the very form a lower layer has (whiteouts as
+// 0/0 character devices, opaque dirs by xattr), as containerd's overlay snapshotter commits. The
+// snapshotter never mounts; the monitor does.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { SiloError, alreadyExists, failedPrecondition, invalidArgument, notFound } from '../../errors';
 import type { Change } from '../../layers/changes';
-import { overlayChanges } from '../../layers/changes';
+import { lookupInLayers, overlayChanges } from '../../layers/changes';
 import { extractLayer, type ExtractLimits } from '../../layers/extract';
-import { packChanges } from '../../layers/pack';
-import { readLayeredFile, type LayeredFile } from '../../layers/readFile';
+import { packChanges, packDirectory } from '../../layers/pack';
+import { readLayeredFile, relativeInRoot, type LayeredFile } from '../../layers/readFile';
 import type { Mount, Snapshotter, StagedLayer } from '../../layers/snapshotter';
-import type { SpecialFiles } from '../../layers/special';
+import { OVERLAY_OPAQUE_XATTR, type SpecialFiles } from '../../layers/special';
 import { chainHex, checkKey, SNAPSHOT_KEY } from '../../layers/snapshotKeys';
 import { fsyncDirSync, writeFileAtomicSync } from '../../store/atomic';
+import { syncFileSystem } from './libc';
 
 interface LayerRecord { chainID: string; parent?: string; size: number }
 interface SnapshotRecord { key: string; parent?: string }
@@ -252,6 +256,85 @@ export class OverlaySnapshotter implements Snapshotter {
     return out;
   }
 
+  async commitSnapshot(key: string, chainID: string, parent: string | undefined): Promise<{ size: number }> {
+    const { dir, record } = this.snapshot(key);
+    if (record.parent !== parent) throw failedPrecondition(`snapshot ${key} is over layer ${record.parent ?? '(none)'}, not ${parent ?? '(none)'}`, 'commit a snapshot onto its own parent');
+    const existing = this.layerRecord(chainID);
+    if (existing) return { size: existing.size };
+    if (parent !== undefined && !this.layerRecord(parent)) throw failedPrecondition(`parent layer ${parent} of ${chainID} is not unpacked`, 'commit the layers of an image from the bottom up');
+    const upper = path.join(dir, 'upper');
+    fs.mkdirSync(this.layersDir, { recursive: true, mode: 0o700 });
+    const tmp = path.join(this.layersDir, tempName());
+    fs.mkdirSync(tmp, { mode: 0o755 });
+    try {
+      try {
+        fs.renameSync(upper, path.join(tmp, 'fs'));
+      } catch (err) {
+        // Snapshots and layers on different file systems: unpack the changes instead.
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+        fs.rmSync(tmp, { recursive: true, force: true });
+        return this.applyLayer(chainID, parent, this.exportChanges(key));
+      }
+      // The snapshot stays whole (mounts, changes, remove work), now empty.
+      fs.mkdirSync(upper, { mode: 0o755 });
+      const size = contentBytes(path.join(tmp, 'fs'));
+      // The container wrote its files without syncing them: one syncfs puts all of them on disk before
+      // the layer's record can appear (commitStaged writes it synced, then renames into place).
+      syncFileSystem(tmp);
+      return this.commitStaged(tmp, size, chainID, parent);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true }); // a no-op after the rename
+    }
+  }
+
+  async copyPath(parent: string | undefined, p: string, dest: string): Promise<void> {
+    const rel = relativeInRoot(p);
+    if (rel === '') throw invalidArgument('a volume cannot be the root directory', 'name a directory below /');
+    const dirs = this.chain(parent);
+    // The layers whose files the merged directory shows, top first (overlayfs' own merge rule): down
+    // from the top one holding it, while it stays a plain directory; an opaque one ends the list.
+    const sources: string[] = [];
+    let top: fs.Stats | undefined;
+    for (const layer of dirs) {
+      const at = layerHolds(layer, rel, this.special);
+      if (at.kind === 'hides') break;
+      if (at.kind === 'dir') {
+        top ??= at.st;
+        sources.push(path.join(layer, rel));
+      }
+      if (at.last) break;
+    }
+    if (!top) return;
+    for (const src of sources.reverse()) {
+      await extractLayer(packDirectory(src, this.special), dest, { special: this.special, whiteouts: 'apply' });
+    }
+    fs.chownSync(dest, top.uid, top.gid);
+    fs.chmodSync(dest, top.mode & 0o7777);
+  }
+
+  async makeMountPoint(key: string, p: string): Promise<void> {
+    const { dir, record } = this.snapshot(key);
+    const upper = path.join(dir, 'upper');
+    const dirs = [upper, ...this.lowers(dir, record)];
+    let rel = '';
+    for (const part of relativeInRoot(p).split('/')) {
+      if (part === '') return;
+      const parent = rel;
+      rel = rel ? `${rel}/${part}` : part;
+      const found = lookupInLayers(dirs, this.special, rel);
+      if (found) {
+        if (!found.st.isDirectory()) return;
+        continue;
+      }
+      // The parent is a directory of a lower layer only: bring it up first with its metadata (what
+      // overlayfs' copy-up would do), so the upper copy does not mask its mode or owner.
+      if (parent) copyUpDirectory(dirs, this.special, parent);
+      const made = path.join(upper, rel);
+      fs.mkdirSync(made);
+      fs.chmodSync(made, 0o755);
+    }
+  }
+
   async remove(key: string): Promise<void> {
     const { dir } = this.snapshot(key);
     const doomed = path.join(this.snapshotsDir, tempName());
@@ -280,4 +363,61 @@ export class OverlaySnapshotter implements Snapshotter {
 function makeInitLayer(dir: string): void {
   for (const d of ['dev/pts', 'dev/shm', 'proc', 'sys', 'etc']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
   for (const f of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf']) fs.writeFileSync(path.join(dir, f), '', { mode: 0o644 });
+}
+
+/** Bytes of regular file contents under `dir` (a layer's size, as extractLayer counts it). */
+function contentBytes(dir: string): number {
+  let bytes = 0;
+  for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (d.isDirectory()) bytes += contentBytes(path.join(dir, d.name));
+    else if (d.isFile()) bytes += fs.lstatSync(path.join(dir, d.name)).size;
+  }
+  return bytes;
+}
+
+/**
+ * What one layer dir holds at `rel` on its own: a directory, nothing, or something that hides the path
+ * in every layer below (a whiteout or non-directory there or at an ancestor); `last` when an opaque
+ * directory (the path's or an ancestor's) hides the layers below.
+ */
+function layerHolds(layer: string, rel: string, special: SpecialFiles): { kind: 'dir' | 'absent' | 'hides'; st?: fs.Stats; last: boolean } {
+  let full = layer;
+  let last = false;
+  let st: fs.Stats | undefined;
+  for (const part of rel.split('/')) {
+    full = `${full}/${part}`;
+    st = fs.lstatSync(full, { throwIfNoEntry: false });
+    if (!st) return { kind: 'absent', last };
+    if (!st.isDirectory()) return { kind: 'hides', last };
+    if (special.lgetxattr(full, OVERLAY_OPAQUE_XATTR)?.toString() === 'y') last = true;
+  }
+  return { kind: 'dir', st, last };
+}
+
+/**
+ * Makes the upper dir (dirs[0]) hold directory `rel` and its parents as the merged tree has them: mode,
+ * owner, times and exported xattrs taken from the topmost layer that has each one. Times are set last,
+ * deepest first, as overlayfs' copy-up keeps a parent's times when it brings up a child.
+ */
+function copyUpDirectory(dirs: string[], special: SpecialFiles, rel: string): void {
+  const parts = rel.split('/');
+  const made: Array<{ target: string; st: fs.Stats }> = [];
+  for (let i = 1; i <= parts.length; i++) {
+    const sub = parts.slice(0, i).join('/');
+    const target = path.join(dirs[0], sub);
+    if (fs.existsSync(target)) continue;
+    const found = lookupInLayers(dirs.slice(1), special, sub);
+    if (!found?.st.isDirectory()) throw new SiloError('Internal', `cannot copy up ${sub}: it is not a directory of the image`);
+    const src = path.join(found.dir, sub);
+    fs.mkdirSync(target);
+    for (const name of special.llistxattr(src)) {
+      if (name.startsWith('trusted.overlay.')) continue;
+      const v = special.lgetxattr(src, name);
+      if (v) special.lsetxattr(target, name, v);
+    }
+    fs.chownSync(target, found.st.uid, found.st.gid);
+    fs.chmodSync(target, found.st.mode & 0o7777);
+    made.push({ target, st: found.st });
+  }
+  for (const { target, st } of made.reverse()) fs.utimesSync(target, st.atimeMs / 1000, st.mtimeMs / 1000);
 }
