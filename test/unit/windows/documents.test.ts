@@ -127,6 +127,14 @@ test('Hyper-V container document is the v1 ContainerConfig with HvPartition', ()
   });
 });
 
+test('a container the HCS supervisor holds survives its last handle, in both document versions', () => {
+  const v2 = processContainerDocument(spec(), { owner: 'silo', volumePath: VOLUME, layers, hostCpuCount: 2, terminateOnLastHandleClosed: false });
+  assert.equal(v2.ShouldTerminateOnLastHandleClosed, false);
+  const host = { owner: 'silo', scratchPath: 'C:\\s', layers: [], utilityVmPath: 'C:\\b\\UtilityVM', hostCpuCount: 2 };
+  assert.equal(hypervContainerDocument(spec({ isolation: 'hyperv' }), { ...host, terminateOnLastHandleClosed: false }).TerminateOnLastHandleClosed, false);
+  assert.equal(hypervContainerDocument(spec({ isolation: 'hyperv' }), host).TerminateOnLastHandleClosed, true, 'held in the engine itself, it ends with it');
+});
+
 test('Hyper-V memory defaults to 1024 MB and follows --memory', () => {
   const host = { owner: 'silo', scratchPath: 'C:\\s', layers: [], utilityVmPath: 'C:\\b\\UtilityVM', hostCpuCount: 2 };
   assert.equal(hypervContainerDocument(spec({ isolation: 'hyperv' }), host).MemoryMaximumInMB, 1024);

@@ -46,7 +46,11 @@ export function windowsPlatform(root: string, opts: WindowsPlatformOptions = {})
   const supervisorEntry = opts.supervisorEntry ?? path.join(__dirname, 'silo-hcs-supervisor.js');
   const config = { libraries: libs, ...(opts.network ? { network: opts.network } : {}) };
   const runtime = existsSync(supervisorEntry)
-    ? new SupervisedRuntime({ config: { ...config, socket: supervisorSocket(root) }, entry: supervisorEntry, logFile: path.join(root, 'hcs-supervisor.log') })
+    ? new SupervisedRuntime({
+        config: { ...config, socket: supervisorSocket(root), stateDir: path.join(root, 'hcs-supervisor') },
+        entry: supervisorEntry,
+        logFile: path.join(root, 'hcs-supervisor.log'),
+      })
     : hcsRuntimeFor(config);
   return {
     os: 'windows',

@@ -7,12 +7,20 @@
 // The process that holds the HCS handles is the monitor: the HCS supervisor (supervisor/) runs this
 // class so containers outlive the engine; run in the engine itself (from source, in tests) containers
 // end with it, since the documents set ShouldTerminateOnLastHandleClosed. monitorPid is that process.
+// With `held` (the supervisor), every container is recorded while it runs and its compute system
+// survives its last handle, so a holder restarted after a crash re-adopts it (adopt): open the system
+// and the init process, watch them again, serve the control socket again and record the exit; a
+// container that ended meanwhile gets its exit recorded (UNKNOWN_EXIT_CODE when HCS cannot tell).
 import { notFound, notImplemented } from '../../errors';
 import type { ContainerIO, ContainerSpec, ProcessSpec, Runtime, Started } from '../../runtime/runtime';
-import { containerFiles, execFiles, makeRunDir } from '../../runtime/monitor';
+import { containerFiles, execFiles, makeRunDir, readExit } from '../../runtime/monitor';
+import { writeExitRecord } from './containerLog';
+import { UNKNOWN_EXIT_CODE, type HeldContainer, type HeldContainers } from './heldContainers';
+import { HcsError, isNotExist } from './hresult';
 import { processContainerDocument } from './documents/computeSystem';
 import { hypervContainerDocument, utilityVmImagePath } from './documents/containerConfigV1';
 import { processParameters } from './documents/processParameters';
+import { ownedContainersQuery } from './documents/propertyQuery';
 import type { HcsApi } from './hcs/api';
 import { HcsComputeSystem } from './hcs/computeSystem';
 import type { HcsProcess } from './hcs/process';
@@ -36,7 +44,12 @@ export interface HcsRuntimeOptions {
   platform?: NodeJS.Platform;
   /** The engine's NAT network: every container gets an endpoint there, carrying its -p mappings. */
   network?: ContainerNetwork;
+  /** Where running containers are recorded for re-adoption; when set, compute systems survive their last handle. */
+  held?: HeldContainers;
 }
+
+/** What adopt found: the container still runs (and is held again), or it had ended and its exit is recorded. */
+export type Adoption = { state: 'running'; pid: number } | { state: 'exited'; exitCode: number };
 
 interface Running {
   system: HcsComputeSystem;
@@ -61,6 +74,9 @@ export class HcsRuntime implements Runtime {
     const owner = this.opts.owner ?? 'silo';
     const chain = parseWindowsLayerMount(spec.rootfs);
     const ids = await Promise.all(chain.parentLayerPaths.map((p) => this.opts.mounter.layerId(p)));
+    const held = this.opts.held;
+    const survives = held ? { terminateOnLastHandleClosed: false } : {};
+    let recorded = false;
     let mounted = false;
     let network: NetworkAttachment | undefined;
     let system: HcsComputeSystem | undefined;
@@ -77,6 +93,7 @@ export class HcsRuntime implements Runtime {
           layers: chain.parentLayerPaths.map((p, i) => ({ Id: ids[i], Path: p })),
           hostCpuCount: this.opts.hostCpuCount,
           ...(network ? { networkNamespace: network.namespaceId } : {}),
+          ...survives,
         });
       } else {
         document = hypervContainerDocument(spec, {
@@ -87,7 +104,14 @@ export class HcsRuntime implements Runtime {
           utilityVmPath: utilityVmImagePath(chain.parentLayerPaths, this.opts.hasUtilityVm),
           hostCpuCount: this.opts.hostCpuCount,
           firstStart: true,
+          ...survives,
         });
+      }
+      // Recorded before it exists, so a crash from here on leaves nothing nobody knows of.
+      const record: HeldContainer = { id: spec.id, isolation: spec.isolation, chain, mounted, ...(network ? { network } : {}), dir: io.dir };
+      if (held) {
+        await held.put(record);
+        recorded = true;
       }
       system = await HcsComputeSystem.create(api, spec.id, document);
       await system.start();
@@ -99,6 +123,7 @@ export class HcsRuntime implements Runtime {
       entry.done = monitor.done.then(() => this.teardown(spec.id, entry));
       this.running.set(spec.id, entry);
       await monitor.ready;
+      await held?.put({ ...record, pid: init.pid });
       return { pid: init.pid, monitorPid: process.pid };
     } catch (err) {
       if (system) {
@@ -107,8 +132,74 @@ export class HcsRuntime implements Runtime {
       }
       if (mounted) await this.opts.mounter.unmount(chain).catch(() => undefined);
       if (network) await this.opts.network?.detach(network).catch(() => undefined);
+      if (recorded) await held?.delete(spec.id).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Takes over a container recorded by a holder that is gone (its crash): opens the compute system
+   * and the init process and watches them again, serves the control socket again (no stdio: output
+   * while nobody held the pipes is lost, as with a conmon crash) and records the exit as start does.
+   * A container whose system or init process is gone gets its exit recorded now, with the code HCS
+   * reports if it can still tell, else UNKNOWN_EXIT_CODE, and its scratch and endpoint released.
+   */
+  async adopt(c: HeldContainer): Promise<Adoption> {
+    const api = this.opts.api();
+    const files = containerFiles(c.dir);
+    let system: HcsComputeSystem | undefined;
+    try {
+      system = await HcsComputeSystem.open(api, c.id);
+    } catch (err) {
+      if (!(err instanceof HcsError && isNotExist(err.hr))) throw err;
+    }
+    let init: HcsProcess | undefined;
+    if (system && c.pid !== undefined) init = await system.openProcess(c.pid).catch(() => undefined);
+    if (!system || !init) {
+      // Gone while nobody held it (or it never ran): HCS has no exit code left to give.
+      let exit = await readExit(files.exit);
+      if (!exit) {
+        exit = { exitCode: UNKNOWN_EXIT_CODE, oomKilled: false, finishedAt: new Date().toISOString() };
+        await makeRunDir(c.dir);
+        await writeExitRecord(files.exit, exit);
+      }
+      if (system) {
+        await system.terminate().catch(() => undefined);
+        await system.close();
+      }
+      await this.release(c);
+      return { state: 'exited', exitCode: exit.exitCode };
+    }
+    await makeRunDir(c.dir);
+    const monitor = new ProcessMonitor(init, { log: files.log, exit: files.exit, socket: files.socket }, false);
+    const entry: Running = { system, chain: c.chain, mounted: c.mounted, network: c.network, init, monitor, done: Promise.resolve() };
+    entry.done = monitor.done.then(() => this.teardown(c.id, entry));
+    this.running.set(c.id, entry);
+    await monitor.ready;
+    return { state: 'running', pid: init.pid };
+  }
+
+  /**
+   * Terminates the compute systems of this runtime's Owner that it does not hold and `claimed` does
+   * not name (Docker ends its leftovers on restart, hcs.md §4d); returns their ids.
+   */
+  async endUnclaimed(claimed: Set<string>): Promise<string[]> {
+    const api = this.opts.api();
+    const ended: string[] = [];
+    for (const p of await HcsComputeSystem.enumerate(api, ownedContainersQuery(this.opts.owner ?? 'silo'))) {
+      if (!p.Id || claimed.has(p.Id) || this.running.has(p.Id)) continue;
+      const system = await HcsComputeSystem.open(api, p.Id).catch(() => undefined);
+      if (!system) continue;
+      await system.terminate().catch(() => undefined);
+      await system.close();
+      ended.push(p.Id);
+    }
+    return ended;
+  }
+
+  /** The containers this runtime holds, with their init process ids. */
+  list(): Array<{ id: string; pid: number }> {
+    return [...this.running].map(([id, r]) => ({ id, pid: r.init.pid }));
   }
 
   async exec(spec: ContainerSpec, execId: string, proc: ProcessSpec, io: ContainerIO): Promise<Started> {
@@ -138,9 +229,15 @@ export class HcsRuntime implements Runtime {
     await r.init.close();
     await r.system.stop(this.opts.shutdownGraceMs ?? 10_000).catch(() => undefined);
     await r.system.close();
-    if (r.mounted) await this.opts.mounter.unmount(r.chain).catch(() => undefined);
-    if (r.network) await this.opts.network?.detach(r.network).catch(() => undefined);
+    await this.release({ id, chain: r.chain, mounted: r.mounted, ...(r.network ? { network: r.network } : {}) });
     this.running.delete(id);
+  }
+
+  /** The scratch mount, the network endpoint and the record of a container that has ended. */
+  private async release(c: Pick<HeldContainer, 'id' | 'chain' | 'mounted' | 'network'>): Promise<void> {
+    if (c.mounted) await this.opts.mounter.unmount(c.chain).catch(() => undefined);
+    if (c.network) await this.opts.network?.detach(c.network).catch(() => undefined);
+    await this.opts.held?.delete(c.id).catch(() => undefined);
   }
 }
 

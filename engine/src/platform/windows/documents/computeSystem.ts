@@ -68,6 +68,8 @@ export interface ProcessContainerHost {
   networkNamespace?: string;
   dnsSearch?: string[];
   hostCpuCount: number;
+  /** False when the compute system must survive its holder (the HCS supervisor re-adopts it after a crash); default true. */
+  terminateOnLastHandleClosed?: boolean;
 }
 
 const VOLUME_PATH = /^\\\\\?\\Volume\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}\\?$/;
@@ -136,5 +138,5 @@ export function processContainerDocument(spec: ContainerSpec, host: ProcessConta
     if (host.networkNamespace) container.Networking.Namespace = host.networkNamespace;
     if (host.dnsSearch?.length) container.Networking.DnsSearchList = host.dnsSearch.join(',');
   }
-  return { Owner: host.owner, SchemaVersion: SCHEMA_2_1, ShouldTerminateOnLastHandleClosed: true, Container: container };
+  return { Owner: host.owner, SchemaVersion: SCHEMA_2_1, ShouldTerminateOnLastHandleClosed: host.terminateOnLastHandleClosed ?? true, Container: container };
 }

@@ -47,6 +47,8 @@ export interface HypervContainerHost {
   hostCpuCount: number;
   /** First start of this container: skip flushes while it boots (Docker sets this). */
   firstStart?: boolean;
+  /** False when the container must survive its holder (the HCS supervisor re-adopts it after a crash); default true. */
+  terminateOnLastHandleClosed?: boolean;
 }
 
 /**
@@ -77,7 +79,7 @@ export function hypervContainerDocument(spec: ContainerSpec, host: HypervContain
     HvPartition: true,
     MemoryMaximumInMB: memoryInMB(spec.resources) ?? DEFAULT_HYPERV_MEMORY_MB,
     HvRuntime: { ImagePath: host.utilityVmPath },
-    TerminateOnLastHandleClosed: true,
+    TerminateOnLastHandleClosed: host.terminateOnLastHandleClosed ?? true,
   };
   if (host.firstStart) doc.IgnoreFlushesDuringBoot = true;
   if (spec.hostname) doc.HostName = spec.hostname;

@@ -1,9 +1,10 @@
 // A compute system (container) handle (hcsshim internal/hcs/v2/system.go): create and wait, then
-// register the event callback; start; processes; properties; shutdown falling back to terminate;
-// close off the main thread. Exit is signalled once, from SystemExited or a close.
-import { HCS_EVENT_OPTION_NONE, HcsEventType } from '../bindings/computecore';
-import { parseProperties, parseSystemExitStatus, type Properties, type SystemExitStatus } from '../documents/results';
-import type { PropertyQuery } from '../documents/propertyQuery';
+// register the event callback; or open one that exists (after a crash of whoever held it, hcsshim
+// OpenComputeSystem); start; processes; properties; shutdown falling back to terminate; close off the
+// main thread. Exit is signalled once, from SystemExited or a close.
+import { GENERIC_ALL, HCS_EVENT_OPTION_NONE, HcsEventType } from '../bindings/computecore';
+import { parseProperties, parsePropertiesList, parseSystemExitStatus, type Properties, type SystemExitStatus } from '../documents/results';
+import type { PropertyQuery, SystemQuery } from '../documents/propertyQuery';
 import { failed, hcsError, HcsError, isAlreadyStopped } from '../hresult';
 import { callAsync, type HcsApi } from './api';
 import { runOperation } from './operation';
@@ -41,8 +42,26 @@ export class HcsComputeSystem {
       if (out[0]) await callAsync(api.core.HcsCloseComputeSystem, out[0]);
       throw err;
     }
-    const system = new HcsComputeSystem(api, id, out[0]);
-    const hr = api.core.HcsSetComputeSystemCallback(out[0], HCS_EVENT_OPTION_NONE, system.context, api.hub.event) as number;
+    return HcsComputeSystem.watch(api, id, out[0]);
+  }
+
+  /** Opens an existing compute system by id (HCS_E_SYSTEM_NOT_FOUND when it is gone) and watches its events. */
+  static async open(api: HcsApi, id: string): Promise<HcsComputeSystem> {
+    const out: unknown[] = [null];
+    const hr = api.core.HcsOpenComputeSystem(id, GENERIC_ALL, out) as number;
+    if (failed(hr)) throw hcsError(`open container ${id.slice(0, 12)}`, hr);
+    return HcsComputeSystem.watch(api, id, out[0]);
+  }
+
+  /** The compute systems HCS lists for a query (an array of Properties). */
+  static async enumerate(api: HcsApi, query: SystemQuery): Promise<Properties[]> {
+    const r = await runOperation(api, 'list compute systems', (op) => api.core.HcsEnumerateComputeSystems(JSON.stringify(query), op));
+    return parsePropertiesList(r.document);
+  }
+
+  private static async watch(api: HcsApi, id: string, handle: unknown): Promise<HcsComputeSystem> {
+    const system = new HcsComputeSystem(api, id, handle);
+    const hr = api.core.HcsSetComputeSystemCallback(handle, HCS_EVENT_OPTION_NONE, system.context, api.hub.event) as number;
     if (failed(hr)) {
       await system.close();
       throw hcsError(`watch container ${id.slice(0, 12)}`, hr);
@@ -56,6 +75,11 @@ export class HcsComputeSystem {
 
   createProcess(parameters: object): Promise<HcsProcess> {
     return HcsProcess.create(this.api, this.handle, parameters, this.label);
+  }
+
+  /** A process that runs in this system, by id (no stdio: its pipes were its creator's). */
+  openProcess(pid: number): Promise<HcsProcess> {
+    return HcsProcess.open(this.api, this.handle, pid, this.label);
   }
 
   async properties(query?: PropertyQuery): Promise<Properties | undefined> {

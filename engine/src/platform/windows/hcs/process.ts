@@ -2,11 +2,11 @@
 // by the ProcessExited event, or by the one HcsGetProcessProperties made right after the callback is
 // registered (whether HCS delivers an exit that happened before registration is UNCONFIRMED, hcs.md
 // §1.4), whichever comes first. Close order: close the handle off the main thread, then forget.
-import { HCS_EVENT_OPTION_NONE, HcsEventType } from '../bindings/computecore';
+import { GENERIC_ALL, HCS_EVENT_OPTION_NONE, HcsEventType } from '../bindings/computecore';
 import { exitCodeOf, parseProcessStatus, type ProcessStatus } from '../documents/results';
 import { closeStdinRequest, resizeConsoleRequest } from '../documents/processModify';
 import { windowsSignal } from '../documents/signalProcess';
-import { failed, hcsError, isAlreadyStopped, HcsError } from '../hresult';
+import { failed, hcsError, isAlreadyStopped, HcsError, HR } from '../hresult';
 import { callAsync, type HcsApi } from './api';
 import { runOperation, type ProcessInformation } from './operation';
 import { stdioStreams, type ProcessStdio } from './stdio';
@@ -57,8 +57,25 @@ export class HcsProcess {
         throw err;
       }
     }
-    const proc = new HcsProcess(api, out[0], info!, label);
-    const hr = api.core.HcsSetProcessCallback(out[0], HCS_EVENT_OPTION_NONE, proc.context, api.hub.event) as number;
+    return HcsProcess.watch(api, out[0], info!, label);
+  }
+
+  /**
+   * Opens a process of `system` by id (hcsshim OpenProcess), for a holder that lost its handle. Its
+   * stdio stays unknown: the pipes belonged to whoever created it.
+   */
+  static async open(api: HcsApi, system: unknown, pid: number, label: string): Promise<HcsProcess> {
+    const what = `open process ${pid} in ${label}`;
+    if (!api.core.HcsOpenProcess) throw hcsError(what, HR.E_NOTIMPL);
+    const out: unknown[] = [null];
+    const hr = api.core.HcsOpenProcess(system, pid, GENERIC_ALL, out) as number;
+    if (failed(hr)) throw hcsError(what, hr);
+    return HcsProcess.watch(api, out[0], { ProcessId: pid, StdInput: null, StdOutput: null, StdError: null }, label);
+  }
+
+  private static async watch(api: HcsApi, handle: unknown, info: ProcessInformation, label: string): Promise<HcsProcess> {
+    const proc = new HcsProcess(api, handle, info, label);
+    const hr = api.core.HcsSetProcessCallback(handle, HCS_EVENT_OPTION_NONE, proc.context, api.hub.event) as number;
     if (failed(hr)) {
       await proc.close();
       throw hcsError(`watch a process in ${label}`, hr);

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { unavailable } from '../../../errors';
 import type { ContainerIO, ContainerSpec, ProcessSpec, Runtime, Started } from '../../../runtime/runtime';
-import { fromResponseError, SupervisorDelete, SupervisorExec, SupervisorStart, SupervisorWait, type SupervisorConfig } from './protocol';
+import { fromResponseError, SupervisorDelete, SupervisorExec, SupervisorList, SupervisorStart, SupervisorWait, type SupervisorConfig } from './protocol';
 
 export interface SupervisedRuntimeOptions {
   config: SupervisorConfig;
@@ -92,6 +92,11 @@ export class SupervisedRuntime implements Runtime {
   /** Resolves when the container has exited and the supervisor closed its handles. */
   async wait(id: string): Promise<void> {
     await this.request(SupervisorWait.type, { id });
+  }
+
+  /** The containers the supervisor holds, with their init process ids. */
+  list(): Promise<Array<{ id: string; pid: number }>> {
+    return this.request(SupervisorList.type, null);
   }
 
   /** Drops the connection (the engine going away); the supervisor and its containers stay. */

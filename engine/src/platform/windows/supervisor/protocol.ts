@@ -26,6 +26,11 @@ export namespace SupervisorWait {
   export const type = new RequestType<{ id: string }, null, SiloErrorData>('hcs/wait');
 }
 
+/** The containers the supervisor holds (started, or re-adopted after its own crash). */
+export namespace SupervisorList {
+  export const type = new RequestType<null, Array<{ id: string; pid: number }>, SiloErrorData>('hcs/list');
+}
+
 /** How the supervisor is configured: passed as one JSON argument when the engine starts it. */
 export interface SupervisorConfig {
   socket: string;
@@ -35,12 +40,25 @@ export interface SupervisorConfig {
   platform?: NodeJS.Platform;
   /** Exit after this long with no container and no engine connected (default 60 s). */
   idleExitMs?: number;
+  /**
+   * Where the supervisor records each running container (heldContainers.ts) so that, restarted after
+   * its own crash, it re-adopts them; without it containers end with the supervisor.
+   */
+  stateDir?: string;
 }
 
 /** One supervisor per data root: a named pipe on Windows, a socket in the root elsewhere. */
 export function supervisorSocket(root: string, platform: NodeJS.Platform = process.platform): string {
   if (platform === 'win32') return `\\\\.\\pipe\\silo-hcs-${createHash('sha256').update(path.resolve(root).toLowerCase()).digest('hex').slice(0, 16)}`;
   return path.join(root, 'hcs-supervisor.sock');
+}
+
+/**
+ * The Owner of the compute systems one data root's supervisor creates: unique per root, so that
+ * HcsEnumerateComputeSystems finds this root's leftovers and never another root's (hcs.md §4d).
+ */
+export function supervisorOwner(stateDir: string): string {
+  return `silo-${createHash('sha256').update(path.resolve(stateDir).toLowerCase()).digest('hex').slice(0, 12)}`;
 }
 
 export function toResponseError(err: unknown): ResponseError<SiloErrorData> {
