@@ -24,6 +24,18 @@ function bar(current: number, total: number): string {
   return `[${'='.repeat(Math.max(0, filled - (arrow ? 1 : 0)))}${arrow}${' '.repeat(width - filled)}]  ${humanSize(current)}/${humanSize(total)}`;
 }
 
+/** " (network 1.2s, decompress 0.8s, write 2.1s, process 35s)": where a timed layer import's time went. */
+export function layerTimings(t: P.LayerTimingsParams | undefined): string {
+  if (!t) return '';
+  const s = (ms: number) => (ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`);
+  const parts = [`network ${s(t.networkMs)}`];
+  for (const [k, word] of [['decompressMs', 'decompress'], ['writeMs', 'write'], ['importMs', 'import'], ['processMs', 'process']] as const) {
+    const v = t[k];
+    if (v !== undefined && (v > 0 || k === 'decompressMs' || k === 'writeMs')) parts.push(`${word} ${s(v)}`);
+  }
+  return ` (${parts.join(', ')})`;
+}
+
 /** Keeps one line per layer; on a TTY rewrites them in place, else prints each phase change once. */
 class LayerDisplay {
   private readonly order: string[] = [];
@@ -39,12 +51,13 @@ class LayerDisplay {
     if (!this.lines.has(p.id)) this.order.push(p.id);
     const word = this.words[p.phase] ?? p.phase;
     const detail = (p.phase === 'downloading' || p.phase === 'pushing') && p.total ? ` ${bar(p.current ?? 0, p.total)}` : '';
-    this.lines.set(p.id, `${p.id}: ${word}${this.out.isTTY ? detail : ''}`);
+    const timed = layerTimings(p.timings);
+    this.lines.set(p.id, `${p.id}: ${word}${this.out.isTTY ? detail : ''}${timed}`);
     if (this.out.isTTY) {
       this.timer ??= setTimeout(() => this.draw(), 100);
     } else if (!this.seen.has(`${p.id} ${p.phase}`)) {
       this.seen.add(`${p.id} ${p.phase}`);
-      this.out.write(`${p.id}: ${word}\n`);
+      this.out.write(`${p.id}: ${word}${timed}\n`);
     }
   }
 

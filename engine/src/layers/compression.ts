@@ -65,7 +65,7 @@ export function gzipStream(tar: Readable, level = 6): Readable {
 }
 
 /** Reads up to `n` bytes from the start of `input` without losing them (they are returned). */
-function readHead(input: Readable, n: number): Promise<Buffer> {
+export function readHead(input: Readable, n: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let got = 0;

@@ -168,6 +168,24 @@ export interface LayerProgressParams {
   phase: string;
   current?: number;
   total?: number;
+  /** pull, on 'complete' of a layer whose import was timed (Windows layers): where its time went. */
+  timings?: LayerTimingsParams;
+}
+
+/**
+ * Milliseconds per stage of one pulled layer; the stages overlap, so they need not add up to totalMs.
+ * networkMs: waiting for the registry's bytes. decompressMs: reading the layer tar (gunzip, and the
+ * download while it streams). writeMs: writing files. importMs: Windows ImportLayer with the
+ * whiteouts and hard links after it. processMs: base-layer processing (ProcessBaseImage and
+ * ProcessUtilityImage). totalMs: the whole unpack.
+ */
+export interface LayerTimingsParams {
+  networkMs: number;
+  decompressMs?: number;
+  writeMs?: number;
+  importMs?: number;
+  processMs?: number;
+  totalMs?: number;
 }
 
 export namespace LayerProgressNotification {

@@ -3,15 +3,16 @@
 //   manifest (or index -> platform manifest) -> config -> layers, 3 at a time, each one pipeline:
 //   GET (Range to resume) -> hash + ingest -> gunzip -> hash diff ID -> unpack into a staging dir
 //
-// Every layer streams: network, gunzip (libuv's pool, so separate layers inflate on separate cores)
-// and disk overlap, and layers unpack concurrently, each into its own staging dir
+// Every layer streams: network, gunzip (libuv's pool) and the diff ID hash (a worker thread:
+// layers/inflateWorker.ts), and disk overlap, so the event loop keeps only the download, the blob
+// ingest and the unpack; layers unpack concurrently, each into its own staging dir
 // (Snapshotter.stageLayer). A staged layer is committed only after its blob committed (size and
 // digest checked) and its diff ID matched, and only after its parent committed, so nothing
 // unverified is ever visible and the chain appears bottom up. A snapshotter without stageLayer gets
 // applyLayer in chain order, with the diff ID checked before the tar ends. A broken download resumes
 // from what the ingest holds. Two pulls of the same content in this process share one download and
 // one unpack (the in-flight map); across processes the ingest ref lock makes the second wait for the first.
-import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { SiloError, failedPrecondition, invalidArgument, isKind } from '../errors';
@@ -21,7 +22,7 @@ import { parseBoundedJson } from '../image/json';
 import type { Reference } from '../image/reference';
 import type { LayerRecord } from '../image/store';
 import type { Descriptor, DockerImageConfig, Manifest } from '../image/types';
-import { decompressStream } from '../layers/compression';
+import { inflateAndHash } from '../layers/inflateWorker';
 import type { Snapshotter, StagedLayer } from '../layers/snapshotter';
 import type { ContentStore, ContentWriter } from '../store/content';
 import type { RegistryClient } from './client';
@@ -37,7 +38,12 @@ export interface LayerProgress {
   /** Bytes downloaded (downloading) so far. */
   current?: number;
   total?: number;
+  /** On 'complete', where the layer's time went, when the snapshotter measured it (Windows imports). */
+  timings?: LayerTimings;
 }
+
+/** Milliseconds per stage of one layer; stages overlap. networkMs: waiting for the registry's bytes. */
+export type LayerTimings = { networkMs: number } & Partial<Record<'decompressMs' | 'writeMs' | 'importMs' | 'processMs' | 'totalMs', number>>;
 
 export interface PullOptions {
   platform: WantedPlatform;
@@ -61,17 +67,20 @@ export interface PulledImage {
   fresh: string[];
 }
 
+/** Downloaded bytes are written to the ingest and passed on in pieces of about this size. */
+const WRITE_PIECE = 1 << 20;
+
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Hashes what flows through and, at the end, runs `check` before letting the end through. */
-function verifying(hash: ReturnType<typeof createHash>, check: (digest: string) => Promise<void>): Transform {
+/** Lets what flows through pass and, at the end, runs `check` before letting the end through. */
+function verifying(check: () => Promise<void>): Transform {
   return new Transform({
+    highWaterMark: 1 << 20,
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
       cb(null, chunk);
     },
     flush(cb) {
-      check(`sha256:${hash.digest('hex')}`).then(() => cb(), (err) => cb(err as Error));
+      check().then(() => cb(), (err) => cb(err as Error));
     },
   });
 }
@@ -182,15 +191,21 @@ export class Puller {
     if (unpack && !haveLayer && !stage) await parent?.committed;
     let staged: StagedLayer | undefined;
     let size: number | undefined;
+    let timings: LayerTimings | undefined;
+    const net = { ms: 0 };
     await slots.take();
     try {
       for (let attempt = 0; ; attempt++) {
         try {
           const result = await this.stream(client, repo, l, attempt === 0, onProgress, fresh, async (tar) => {
             if (stage) return { staged: await stage(tar) };
-            if (unpack && !haveLayer) return { size: (await this.snapshotter.applyLayer(l.chainID, parent?.chainID, tar)).size };
+            if (unpack && !haveLayer) {
+              const applied: { size: number; timings?: Omit<LayerTimings, 'networkMs'> } = await this.snapshotter.applyLayer(l.chainID, parent?.chainID, tar);
+              if (applied.timings) timings = { ...applied.timings, networkMs: 0 };
+              return { size: applied.size };
+            }
             return { size: await drain(tar) };
-          });
+          }, net);
           staged = result.staged;
           // A layer already unpacked keeps the size its snapshotter recorded; this pull only fetched its blob.
           size = haveLayer ? undefined : result.staged?.size ?? result.size;
@@ -214,7 +229,12 @@ export class Puller {
         throw err;
       }
     }
-    onProgress({ phase: 'complete' });
+    if (timings) {
+      const t: LayerTimings = { networkMs: Math.round(net.ms) };
+      for (const k of ['decompressMs', 'writeMs', 'importMs', 'processMs', 'totalMs'] as const) if (typeof timings[k] === 'number') t[k] = Math.round(timings[k]);
+      timings = t;
+    }
+    onProgress({ phase: 'complete', ...(timings ? { timings } : {}) });
     return size;
   }
 
@@ -224,14 +244,14 @@ export class Puller {
    * instead of ending when the diff ID or (while streaming) the blob does not match, and `sink`'s
    * result counts only after both checks passed.
    */
-  private async stream<T>(client: RegistryClient, repo: string, l: LayerRecord, live: boolean, onProgress: Progress, fresh: string[], sink: (tar: Readable) => Promise<T>): Promise<T> {
+  private async stream<T>(client: RegistryClient, repo: string, l: LayerRecord, live: boolean, onProgress: Progress, fresh: string[], sink: (tar: Readable) => Promise<T>, net?: { ms: number }): Promise<T> {
     const w = (await this.content.has(l.blob.digest)) ? undefined : await this.openIngest(l.blob);
     let compressed: Readable;
     let fillDone: Promise<void> = Promise.resolve();
     let committed = !w;
     if (w && (!live || w.offset > 0)) {
       // A resumed ingest cannot be streamed from its middle: finish it, then read the verified blob.
-      await this.fill(client, repo, l.blob, w, onProgress);
+      await this.fill(client, repo, l.blob, w, onProgress, undefined, net);
       onProgress({ phase: 'verifying' });
       await w.commit({ digest: l.blob.digest, size: l.blob.size });
       fresh.push(l.blob.digest);
@@ -244,7 +264,7 @@ export class Puller {
       fillDone = this.fill(client, repo, l.blob, w, onProgress, (chunk) => {
         if (pipe.destroyed) return Promise.reject(new SiloError('Canceled', 'the unpack stopped'));
         return pipe.write(chunk) ? Promise.resolve() : waitDrain(pipe);
-      }).then(async () => {
+      }, net).then(async () => {
         pipe.end();
       }, (err) => {
         pipe.destroy(err as Error);
@@ -255,8 +275,9 @@ export class Puller {
       onProgress({ phase: 'extracting' });
       compressed = this.content.createReadStream(l.blob.digest);
     }
-    const diff = createHash('sha256');
-    const tar = verifying(diff, async (diffID) => {
+    // Inflated and hashed on a worker thread (layers/inflateWorker.ts); the tar ends only after both checks.
+    let diffID: Promise<string> | undefined;
+    const tar = verifying(async () => {
       if (w && !committed) {
         // The whole blob went through: check it before the tar may end.
         await fillDone;
@@ -265,10 +286,13 @@ export class Puller {
         committed = true;
         fresh.push(l.blob.digest);
       }
-      if (diffID !== l.diffID) throw invalidArgument(`layer ${l.blob.digest} unpacks to diff ID ${diffID}, not the ${l.diffID} its config says`, 'the image in the registry is corrupt');
+      const got = await diffID;
+      if (got !== l.diffID) throw invalidArgument(`layer ${l.blob.digest} unpacks to diff ID ${got}, not the ${l.diffID} its config says`, 'the image in the registry is corrupt');
     });
     try {
-      const plain = await decompressStream(compressed);
+      const inflated = await inflateAndHash(compressed);
+      diffID = inflated.digest;
+      const plain = inflated.tar;
       plain.on('error', (err) => tar.destroy(err));
       tar.on('error', () => plain.destroy());
       const [result] = await Promise.all([sink(plain.pipe(tar)), fillDone, finished(tar)]);
@@ -317,12 +341,22 @@ export class Puller {
   }
 
   /** Writes the rest of a blob into `w`, resuming after dropped connections (5 attempts). On failure the ingest is kept for a later resume. */
-  private async fill(client: RegistryClient, repo: string, desc: Descriptor, w: ContentWriter, onProgress: (p: Omit<LayerProgress, 'id'>) => void, through?: (chunk: Buffer) => Promise<void>): Promise<void> {
+  private async fill(client: RegistryClient, repo: string, desc: Descriptor, w: ContentWriter, onProgress: (p: Omit<LayerProgress, 'id'>) => void, through?: (chunk: Buffer) => Promise<void>, net?: { ms: number }): Promise<void> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= 5; attempt++) {
       if (w.offset > desc.size) await w.truncate();
       if (w.offset === desc.size) return;
       let res;
+      // The socket's 64 KB reads go on in pieces of about 1 MB: a sixteenth of the ingest writes
+      // (each a thread-pool round trip) and of the messages to the inflate worker.
+      let batch: Buffer[] = [];
+      let batched = 0;
+      const take = () => {
+        const piece = batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
+        batch = [];
+        batched = 0;
+        return piece;
+      };
       try {
         const opened = await client.openBlob(repo, desc, w.offset);
         if (opened.start !== w.offset) {
@@ -332,19 +366,30 @@ export class Puller {
         res = opened.res;
         onProgress({ phase: 'downloading', current: w.offset, total: desc.size });
         let last = 0;
+        let waiting = performance.now();
+        const flush = async () => {
+          if (batched === 0) return;
+          const piece = take();
+          await w.write(piece);
+          if (through) await through(piece);
+        };
         for await (const chunk of res.body) {
-          if (w.offset + (chunk as Buffer).length > desc.size) {
+          if (net) net.ms += performance.now() - waiting;
+          if (w.offset + batched + (chunk as Buffer).length > desc.size) {
             res.body.destroy();
             throw invalidArgument(`blob ${desc.digest} is longer than the ${desc.size} bytes its descriptor says`, 'the registry serves corrupt content');
           }
-          await w.write(chunk as Buffer);
-          if (through) await through(chunk as Buffer);
+          batch.push(chunk as Buffer);
+          batched += (chunk as Buffer).length;
+          if (batched >= WRITE_PIECE) await flush();
           const now = Date.now();
           if (now - last > 100) {
             last = now;
             onProgress({ phase: 'downloading', current: w.offset, total: desc.size });
           }
+          waiting = performance.now();
         }
+        await flush();
         onProgress({ phase: 'downloading', current: w.offset, total: desc.size });
         if (w.offset === desc.size) return;
         lastError = new SiloError('Unavailable', `the connection ended after ${w.offset} of ${desc.size} bytes of ${desc.digest}`);
@@ -354,6 +399,8 @@ export class Puller {
           throw err;
         }
         lastError = err;
+        // What arrived before the connection broke is kept, so the next request resumes after it.
+        if (batched > 0) await w.write(take()).catch(() => undefined);
       }
       if (through) break; // a streamed unpack cannot skip what it already consumed: let the caller fall back
       await delay(200 * 2 ** (attempt - 1));
