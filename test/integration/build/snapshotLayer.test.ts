@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,6 +12,9 @@ import { extractLayer } from '../../../engine/src/layers/extract';
 import { linuxSpecialFiles as special } from '../../../engine/src/platform/linux/libc';
 import { OverlaySnapshotter } from '../../../engine/src/platform/linux/overlay';
 import { buildTar, type FixtureEntry } from '../../fixtures/layers/tars';
+import { fixtureTree } from '../../fixtures/fixtureTree';
+
+const tree = (root: string) => fixtureTree(root);
 
 const skip = process.getuid?.() !== 0 && 'needs root';
 const L1 = 'sha256:' + '1'.repeat(64);
@@ -41,23 +43,6 @@ const layer2: FixtureEntry[] = [
   { type: 'file', name: 'data/sub/new', body: 'new' },
 ];
 
-/** Every entry under `root` but mtimes of directories: type, mode, owner, size, contents or link target. */
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const name of fs.readdirSync(dir).sort()) {
-      const p = path.join(dir, name);
-      const st = fs.lstatSync(p);
-      let what = `${st.mode.toString(8)} ${st.uid}:${st.gid}`;
-      if (st.isFile()) what += ` ${st.size} ${createHash('sha256').update(fs.readFileSync(p)).digest('hex').slice(0, 16)}`;
-      if (st.isSymbolicLink()) what += ' -> ' + fs.readlinkSync(p);
-      out[path.relative(root, p)] = what;
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(root);
-  return out;
-}
 
 /** A work dir with the two layers applied, and a way to mount snapshots that is always undone. */
 async function setUp(): Promise<{ work: string; snap: OverlaySnapshotter; mount(key: string): Promise<string>; cleanUp(): void }> {

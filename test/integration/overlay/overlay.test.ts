@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,6 +11,9 @@ import { extractLayer } from '../../../engine/src/layers/extract';
 import { linuxSpecialFiles as special } from '../../../engine/src/platform/linux/libc';
 import { OverlaySnapshotter } from '../../../engine/src/platform/linux/overlay';
 import { buildTar, type FixtureEntry } from '../../fixtures/layers/tars';
+import { fixtureTree } from '../../fixtures/fixtureTree';
+
+const tree = (root: string) => fixtureTree(root, { fileMtimes: true });
 
 const L1 = 'sha256:' + '1'.repeat(64);
 const L2 = 'sha256:' + '2'.repeat(64);
@@ -46,23 +48,6 @@ const layer2: FixtureEntry[] = [
   { type: 'file', name: 'var/lib/data/c', body: 'c' },
 ];
 
-/** Every entry under `root`: type, mode, owner, size, contents or link target, and mtime in whole seconds (what a tar header keeps, as in Docker layers) for files. */
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const name of fs.readdirSync(dir).sort()) {
-      const p = path.join(dir, name);
-      const st = fs.lstatSync(p);
-      let what = `${st.mode.toString(8)} ${st.uid}:${st.gid}`;
-      if (st.isFile()) what += ` ${st.size} ${Math.floor(st.mtimeMs / 1000)} ${createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`;
-      if (st.isSymbolicLink()) what += ' -> ' + fs.readlinkSync(p);
-      out[path.relative(root, p)] = what;
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(root);
-  return out;
-}
 
 test('overlayfs snapshot: docker-diff changes, and an export that reproduces the merged tree', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
   const work = fs.mkdtempSync('/var/tmp/silo-overlay-');

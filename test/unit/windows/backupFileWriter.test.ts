@@ -9,11 +9,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import { windowsLayerTar } from './fixtureLayerTar';
 import koffi from 'koffi';
 import { BackupFileWriter } from '../../../engine/src/platform/windows/windowsfilter/backupFileWriter';
 import { VmcomputeLayers } from '../../../engine/src/platform/windows/windowsfilter/layerApi';
 import { WindowsFilterSnapshotter } from '../../../engine/src/platform/windows/windowsfilter/snapshotter';
-import { BackupStreamId, decodeBackupStream, decodeReparsePoint, toFileTime, WindowsLayerTarWriter, type LayerEntry } from '../../../engine/src/platform/windows/layerTar';
+import { BackupStreamId, decodeBackupStream, decodeReparsePoint, toFileTime, type LayerEntry } from '../../../engine/src/platform/windows/layerTar';
 import { SiloError } from '../../../engine/src/errors';
 import { buildHcsFixture, skipWithoutCompiler as skip } from './hcsFixture';
 
@@ -55,16 +56,6 @@ function snapshotter(sub: string) {
   });
 }
 
-async function layerTar(entries: LayerEntry[]): Promise<Readable> {
-  const w = new WindowsLayerTarWriter();
-  const chunks: Buffer[] = [];
-  w.stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const ended = new Promise<void>((r) => w.stream.on('end', () => r()));
-  for (const e of entries) await w.add(e);
-  w.finalize();
-  await ended;
-  return Readable.from(Buffer.concat(chunks));
-}
 
 const base: LayerEntry[] = [
   { type: 'directory', path: 'Files', info: { attributes: 0x10, lastWriteTime: T } },
@@ -219,3 +210,7 @@ test('a utility VM is cloned from a parent layer: files linked, folders, junctio
   fs.symlinkSync(parent, path.join(root, 'clone-evil', 'UtilityVM'));
   await assert.rejects(w.cloneTree(path.join(root, 'clone-evil'), layer, 'UtilityVM/Files', () => false), (e: unknown) => e instanceof SiloError && e.kind === 'InvalidArgument');
 });
+
+async function layerTar(entries: LayerEntry[]): Promise<Readable> {
+  return Readable.from(await windowsLayerTar(entries));
+}

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { layerTimings } from '../../../engine/src/cli/registryCommands';
 import { normalizeReference } from '../../../engine/src/image/reference';
-import { WindowsLayerTarWriter, type LayerEntry } from '../../../engine/src/platform/windows/layerTar';
+import type { LayerEntry } from '../../../engine/src/platform/windows/layerTar';
+import { windowsLayerTar as layerTar } from './fixtureLayerTar';
 import { VmcomputeLayers } from '../../../engine/src/platform/windows/windowsfilter/layerApi';
 import { WindowsFilterSnapshotter } from '../../../engine/src/platform/windows/windowsfilter/snapshotter';
 import { RegistryClient } from '../../../engine/src/registry/client';
@@ -40,16 +41,6 @@ const T = 1700000000_000000000n;
 const dir = (p: string): LayerEntry => ({ type: 'directory', path: p, info: { attributes: 0x10, lastWriteTime: T } });
 const file = (p: string, data: Buffer): LayerEntry => ({ type: 'file', path: p, info: { attributes: 0x20, lastWriteTime: T }, size: data.length, body: data });
 
-async function layerTar(entries: LayerEntry[]): Promise<Buffer> {
-  const w = new WindowsLayerTarWriter();
-  const chunks: Buffer[] = [];
-  w.stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const ended = new Promise<void>((r) => w.stream.on('end', () => r()));
-  for (const e of entries) await w.add(e);
-  w.finalize();
-  await ended;
-  return Buffer.concat(chunks);
-}
 
 test('a pulled Windows layer reports per-stage timings, and the pull display shows them', { skip }, async () => {
   const base = await layerTar([dir('Files'), dir('Files/Windows'), file('Files/Windows/a.dll', Buffer.alloc(64 * 1024, 1)), dir('Hives'), file('Hives/System_Delta', Buffer.from('hive'))]);

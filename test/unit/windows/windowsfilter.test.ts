@@ -15,7 +15,8 @@ import { WindowsFilterSnapshotter } from '../../../engine/src/platform/windows/w
 import { VmcomputeLayers } from '../../../engine/src/platform/windows/windowsfilter/layerApi';
 import { VmcomputeLayerMounter } from '../../../engine/src/platform/windows/layerMount';
 import { parseWindowsLayerMount } from '../../../engine/src/platform/windows/windowsLayerMount';
-import { readWindowsLayerTar, WindowsLayerTarWriter, type LayerEntry } from '../../../engine/src/platform/windows/layerTar';
+import { readWindowsLayerTar, type LayerEntry } from '../../../engine/src/platform/windows/layerTar';
+import { windowsLayerTar as layerTar } from './fixtureLayerTar';
 import { SiloError } from '../../../engine/src/errors';
 import { FixtureLayerFileWriter } from '../../fixtures/hcs/fixtureLayerFileWriter';
 import { buildHcsFixture, skipWithoutCompiler as skip } from './hcsFixture';
@@ -62,16 +63,6 @@ const file = (p: string, text: string): LayerEntry => ({ type: 'file', path: p, 
 const chain = (n: string) => 'sha256:' + createHash('sha256').update(n).digest('hex');
 const hex = (c: string) => c.slice('sha256:'.length);
 
-async function layerTar(entries: LayerEntry[]): Promise<Buffer> {
-  const w = new WindowsLayerTarWriter();
-  const chunks: Buffer[] = [];
-  w.stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const ended = new Promise<void>((r) => w.stream.on('end', () => r()));
-  for (const e of entries) await w.add(e);
-  w.finalize();
-  await ended;
-  return Buffer.concat(chunks);
-}
 
 /** A tar with raw names, as a hostile image could carry (the writer above would never make them). */
 async function rawTar(entries: Array<{ name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; body?: string; linkname?: string }>): Promise<Buffer> {
