@@ -10,6 +10,7 @@
 //                       --log FILE --exit FILE --socket FILE [--terminal] [--stdin]
 //                       [--rootfs-mount OVERLAY_OPTIONS --rootfs-cwd DIR] [--hybrid-cgroups]
 //                       [--log-max-size BYTES] [--log-max-files N] [--port HOSTIP:HOSTPORT:CTRPORT]...
+//                       [--foreground]
 //   silo-monitor exec   --id ID --runtime PATH --runtime-root DIR --process FILE
 //                       --log FILE --exit FILE --socket FILE [--terminal] [--stdin] [--hybrid-cgroups]
 //
@@ -18,7 +19,12 @@
 // Log: one JSON object per line, {"log":"...","stream":"stdout|stderr","time":"RFC3339Nano"}, each line
 //   written with a single write(2); rotation renames FILE -> FILE.1 -> ... so a reader that reaches EOF
 //   on a file whose path now names another inode finishes the old file first and never loses a line.
-// Exit: FILE written atomically: {"exitCode":N,"signal":"SIGKILL"|null,"oomKilled":bool,"finishedAt":"..."}.
+// Exit: FILE written atomically: {"exitCode":N,"signal":"SIGKILL"|null,"oomKilled":bool,"finishedAt":"...",
+//   "released":true}. "released": by then the root filesystem is unmounted and the runtime's state is
+//   gone, so the engine may delete the snapshot without waiting for this process to end.
+// --foreground (crun): `crun run` stays in the foreground as the container's parent, so its exit status
+//   is the container's and crun deletes its own state: no `--detach`, no `crun delete` (one runtime
+//   process instead of two). crun reports death by signal n as 128+n, as a shell does.
 // Control socket (stream, owner-only): frames [type u8][length u32 BE][payload]:
 //   1 stdin data, 2 close stdin, 3 resize (rows u16 BE, cols u16 BE), 4 signal (signo u32 BE);
 //   the monitor sends 5 (exit; payload the exit JSON) to every connected client when the process ends.
@@ -35,6 +41,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -57,7 +65,7 @@ static struct {
   int exec_mode;
   const char *id, *runtime, *runtime_root, *bundle, *process, *log, *exit_path, *socket;
   const char *rootfs_mount, *rootfs_cwd;
-  int terminal, want_stdin, hybrid;
+  int terminal, want_stdin, hybrid, foreground;
   long long log_max_size;
   int log_max_files;
   char *ports[MAX_PORTS];
@@ -119,8 +127,9 @@ static void write_file_atomic(const char *path, const char *data) {
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return;
+  // No fsync: a power loss ends the container anyway, and the engine reads a missing record as a
+  // monitor that died (Docker's json-file logger does not fsync either).
   write_all(fd, data, strlen(data));
-  fsync(fd);
   close(fd);
   rename(tmp, path);
 }
@@ -226,6 +235,16 @@ static pid_t spawn_runtime(char *const argv[], int in, int out, int err) {
     if (in >= 0) dup2(in, 0);
     if (out >= 0) dup2(out, 1);
     if (err >= 0) dup2(err, 2);
+    if (opt.exec_mode && opt.terminal) {
+      // `crun exec` releases the new process, then sets its tty to process.json's consoleSize (crun
+      // container.c, libcrun_container_exec_with_options: write(pipefd0) before libcrun_terminal_setup_size),
+      // so a process that reads its size at once saw 0x0 about 1 time in 6 here: the woken child
+      // preempts its parent. Run this short-lived crun as real-time so the child it releases cannot
+      // preempt it before those few syscalls; SCHED_RESET_ON_FORK keeps every process crun forks (the
+      // container's) at SCHED_OTHER. Best effort: without CAP_SYS_NICE or RT budget nothing changes.
+      struct sched_param sp = {.sched_priority = 1};
+      sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
+    }
     execv(argv[0], argv);
     _exit(127);
   }
@@ -316,9 +335,10 @@ static int listen_unix(const char *path) {
 
 // ---------- cgroup facts for the exit record ----------
 static char oom_file[4096];
+static int oom_v2, oom_fd = -1, oom_killed;
+static unsigned long long oom_events;
 
 static void find_oom_file(pid_t pid) {
-  // The memory cgroup outlives the process until `runtime delete`, so its OOM counter is read at exit.
   char path[64], line[4096];
   snprintf(path, sizeof path, "/proc/%d/cgroup", pid);
   FILE *f = fopen(path, "r");
@@ -332,10 +352,13 @@ static void find_oom_file(pid_t pid) {
     const char *ctrls = c1 + 1, *cg = c2 + 1;
     if (strstr(ctrls, "memory")) {
       snprintf(oom_file, sizeof oom_file, "/sys/fs/cgroup/memory%s/memory.oom_control", cg);
+      oom_v2 = 0;
       break;
     }
-    if (line[0] == '0' && *ctrls == 0) // cgroup v2 unified line "0::/path"
+    if (line[0] == '0' && *ctrls == 0) { // cgroup v2 unified line "0::/path"
       snprintf(oom_file, sizeof oom_file, "/sys/fs/cgroup%s/memory.events", cg);
+      oom_v2 = 1;
+    }
   }
   fclose(f);
 }
@@ -351,6 +374,52 @@ static int read_oom_kills(void) {
     if (strcmp(key, "oom_kill") == 0) kills = (int)v;
   fclose(f);
   return kills;
+}
+
+// A foreground crun removes the cgroup before it exits, so OOM kills are watched as they happen, the
+// conmon way (conmon src/oom.c): cgroup v1 an eventfd registered on memory.oom_control (it fires at
+// each OOM, Documentation/admin-guide/cgroup-v1/memory.rst "OOM Control", and once more when the
+// cgroup goes offline, mm/memcontrol.c mem_cgroup_css_offline); cgroup v2 inotify on memory.events,
+// whose oom_kill counter the kernel bumps before it notifies. A runc (detached) cgroup outlives the
+// process until `runc delete`, so there the counter is simply read at exit.
+static void oom_watch(void) {
+  if (!oom_file[0]) return;
+  if (oom_v2) {
+    oom_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (oom_fd >= 0 && inotify_add_watch(oom_fd, oom_file, IN_MODIFY) < 0) { close(oom_fd); oom_fd = -1; }
+    return;
+  }
+  char ctl[4200];
+  snprintf(ctl, sizeof ctl, "%s", oom_file);
+  char *slash = strrchr(ctl, '/');
+  if (!slash) return;
+  strcpy(slash + 1, "cgroup.event_control");
+  int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  int ofd = open(oom_file, O_RDONLY | O_CLOEXEC);
+  int cfd = open(ctl, O_WRONLY | O_CLOEXEC);
+  char reg[64];
+  int n = snprintf(reg, sizeof reg, "%d %d", efd, ofd);
+  if (efd >= 0 && ofd >= 0 && cfd >= 0 && write(cfd, reg, (size_t)n) == n) oom_fd = efd;
+  else if (efd >= 0) close(efd);
+  if (ofd >= 0) close(ofd);
+  if (cfd >= 0) close(cfd);
+  // An OOM kill before the registration (the process ran before its pid was known) is in the counter.
+  if (read_oom_kills() > 0) oom_killed = 1;
+}
+
+static void oom_check(void) {
+  if (oom_fd < 0) return;
+  if (oom_v2) {
+    char buf[4096];
+    while (read(oom_fd, buf, sizeof buf) > 0) {}
+    if (read_oom_kills() > 0) oom_killed = 1;
+    return;
+  }
+  uint64_t n;
+  if (read(oom_fd, &n, sizeof n) != sizeof n) return;
+  oom_events += n;
+  // An event while the cgroup still exists is an OOM; the removal's event comes once it is gone.
+  if (access(oom_file, F_OK) == 0 || oom_events >= 2) oom_killed = 1;
 }
 
 // ---------- port publishing: a userland proxy into the container's network namespace ----------
@@ -443,6 +512,7 @@ static void parse_args(int argc, char **argv) {
     if (strcmp(a, "--terminal") == 0) opt.terminal = 1;
     else if (strcmp(a, "--stdin") == 0) opt.want_stdin = 1;
     else if (strcmp(a, "--hybrid-cgroups") == 0) opt.hybrid = 1;
+    else if (strcmp(a, "--foreground") == 0) opt.foreground = 1;
     VAL("--id", id) VAL("--runtime", runtime) VAL("--runtime-root", runtime_root) VAL("--bundle", bundle)
     VAL("--process", process) VAL("--log", log) VAL("--exit", exit_path) VAL("--socket", socket)
     VAL("--rootfs-mount", rootfs_mount) VAL("--rootfs-cwd", rootfs_cwd)
@@ -524,7 +594,7 @@ int main(int argc, char **argv) {
     // One runtime call creates and starts the container; it is reparented to us (the subreaper) when
     // the runtime exits, so waitpid still gives us its exit status.
     argv_rt[k++] = "run";
-    argv_rt[k++] = "--detach";
+    if (!opt.foreground) argv_rt[k++] = "--detach";
     argv_rt[k++] = "--bundle";
     argv_rt[k++] = (char *)opt.bundle;
   }
@@ -533,9 +603,53 @@ int main(int argc, char **argv) {
   argv_rt[k++] = (char *)opt.id;
   argv_rt[k] = NULL;
 
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+  // Foreground: crun writes the pid file once the container exists and then stays; watch for it.
+  char pid_dir[4200];
+  snprintf(pid_dir, sizeof pid_dir, "%s", pid_file);
+  char *pid_slash = strrchr(pid_dir, '/');
+  if (pid_slash) *pid_slash = 0;
+  int pid_watch = -1;
+  if (opt.foreground) {
+    pid_watch = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (pid_watch < 0 || inotify_add_watch(pid_watch, pid_slash ? pid_dir : ".", IN_CLOSE_WRITE | IN_MOVED_TO) < 0)
+      die("inotify: %s", strerror(errno));
+  }
   pid_t rt = spawn_runtime(argv_rt, in_pipe[0] >= 0 ? in_pipe[0] : devnull, opt.terminal ? devnull : out_pipe[1],
                            opt.terminal ? devnull : err_pipe[1]);
-  int rc = wait_child(rt);
+  pid_t pid = 0;
+  int rc = 0, exited = 0, status = 0;
+  struct timespec exit_at = {0};
+  if (opt.foreground) {
+    for (;;) {
+      FILE *pf = fopen(pid_file, "r");
+      if (pf) {
+        if (fscanf(pf, "%d", &pid) != 1) pid = 0;
+        fclose(pf);
+      }
+      if (pid > 0 || exited) break;
+      struct pollfd w[2] = {{pid_watch, POLLIN, 0}, {sfd, POLLIN, 0}};
+      if (poll(w, 2, -1) < 0 && errno != EINTR) die("poll: %s", strerror(errno));
+      if (w[0].revents & POLLIN) {
+        char buf[4096];
+        while (read(pid_watch, buf, sizeof buf) > 0) {}
+      }
+      if (w[1].revents & POLLIN) {
+        struct signalfd_siginfo si;
+        if (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo == SIGCHLD && waitpid(rt, &status, WNOHANG) == rt) {
+          exited = 1;
+          clock_gettime(CLOCK_MONOTONIC, &exit_at);
+        }
+      }
+    }
+    // pid_watch stays open: closing an inotify instance waits for an SRCU grace period
+    // (fsnotify_destroy_group), which cost milliseconds right where the engine waits for the pid.
+    // No pid: crun failed before the container existed.
+    if (pid <= 0) rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (pid <= 0 && rc == 0) rc = 1;
+  } else {
+    rc = wait_child(rt);
+  }
   if (in_pipe[0] >= 0) close(in_pipe[0]);
   if (out_pipe[1] >= 0) { close(out_pipe[1]); close(err_pipe[1]); }
   if (rc != 0) {
@@ -557,24 +671,28 @@ int main(int argc, char **argv) {
     if (pty < 0) die("did not receive the terminal from the runtime");
   }
 
-  pid_t pid = 0;
-  FILE *pf = fopen(pid_file, "r");
-  if (!pf || fscanf(pf, "%d", &pid) != 1 || pid <= 0) die("the runtime wrote no pid file");
-  fclose(pf);
+  if (!opt.foreground) {
+    FILE *pf = fopen(pid_file, "r");
+    if (!pf || fscanf(pf, "%d", &pid) != 1 || pid <= 0) die("the runtime wrote no pid file");
+    fclose(pf);
+  }
+  // The engine waits for this line; what follows it can be done while the engine goes on.
+  char line[64];
+  snprintf(line, sizeof line, "{\"pid\":%d}\n", pid);
+  report(line);
   find_oom_file(pid);
+  if (opt.foreground) oom_watch();
   if (nports) {
     char ns[64];
     snprintf(ns, sizeof ns, "/proc/%d/ns/net", pid);
     ctr_netns = open(ns, O_RDONLY | O_CLOEXEC);
   }
+  // The process whose end is the container's: crun itself in the foreground, else the init.
+  pid_t watched = opt.foreground ? rt : pid;
 
-  char line[64];
-  snprintf(line, sizeof line, "{\"pid\":%d}\n", pid);
-  report(line);
   // From here on we are on our own: the engine may come and go.
   if (devnull > 2) { dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2); }
 
-  int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
   static struct stream_buf out_s = {"stdout", -1, 0, {0}}, err_s = {"stderr", -1, 0, {0}};
   out_s.fd = opt.terminal ? pty : out_pipe[0];
   err_s.fd = opt.terminal ? -1 : err_pipe[0];
@@ -585,10 +703,8 @@ int main(int argc, char **argv) {
   size_t clen[MAX_CLIENTS];
   for (int i = 0; i < MAX_CLIENTS; i++) clients[i] = -1, clen[i] = 0;
 
-  int exited = 0, status = 0;
-  struct timespec exit_at = {0};
   for (;;) {
-    struct pollfd pfds[4 + MAX_CLIENTS + MAX_PORTS + 2 * MAX_PROXIES];
+    struct pollfd pfds[5 + MAX_CLIENTS + MAX_PORTS + 2 * MAX_PROXIES];
     int n = 0;
     pfds[n++] = (struct pollfd){sfd, POLLIN, 0};
     pfds[n++] = (struct pollfd){ctl, POLLIN, 0};
@@ -600,6 +716,8 @@ int main(int argc, char **argv) {
       pfds[n++] = (struct pollfd){proxies[i].a ? proxies[i].a : -1, POLLIN, 0};
       pfds[n++] = (struct pollfd){proxies[i].b ? proxies[i].b : -1, POLLIN, 0};
     }
+    int oom_slot = n;
+    pfds[n++] = (struct pollfd){oom_fd, POLLIN, 0};
     // After the process exits, drain its output for a moment: a grandchild may still hold the pipe.
     int timeout = exited ? 200 : -1;
     int r = poll(pfds, (nfds_t)n, timeout);
@@ -612,7 +730,7 @@ int main(int argc, char **argv) {
           int st;
           pid_t w;
           while ((w = waitpid(-1, &st, WNOHANG)) > 0)
-            if (w == pid) { exited = 1; status = st; clock_gettime(CLOCK_MONOTONIC, &exit_at); }
+            if (w == watched) { exited = 1; status = st; clock_gettime(CLOCK_MONOTONIC, &exit_at); }
         } else if (!exited) {
           kill(pid, (int)si.ssi_signo); // a signal to the monitor is meant for the container
         }
@@ -672,6 +790,8 @@ int main(int argc, char **argv) {
       if (proxies[i].a && (pfds[base + 2 * i + 1].revents & (POLLIN | POLLHUP | POLLERR))) proxy_copy(&proxies[i], proxies[i].b);
     }
 
+    if (pfds[oom_slot].revents & POLLIN) oom_check();
+
     if (exited) {
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
@@ -681,17 +801,31 @@ int main(int argc, char **argv) {
   }
   stream_flush(&out_s);
   stream_flush(&err_s);
-  fsync(log_fd);
+  oom_check(); // an event that came while the output drained
 
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  int signo = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  if (opt.foreground && code > 128 && code < 128 + 65) signo = code - 128; // crun's 128+n
   char sig[32] = "null", ts[40], exit_json[256];
-  if (WIFSIGNALED(status)) snprintf(sig, sizeof sig, "\"SIG%s\"", sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "UNKNOWN");
+  if (signo) snprintf(sig, sizeof sig, "\"SIG%s\"", sigabbrev_np(signo) ? sigabbrev_np(signo) : "UNKNOWN");
+  int oom = oom_killed || read_oom_kills() > 0;
+  // Release the root filesystem (the container's processes, its only other users, are gone) and the
+  // runtime's state before the exit record says so: the engine then removes the snapshot at once.
+  if (opt.rootfs_mount) {
+    char target[4200];
+    snprintf(target, sizeof target, "%s/rootfs", opt.bundle);
+    if (umount2(target, 0) < 0) umount2(target, MNT_DETACH);
+  }
+  if (!opt.exec_mode && !opt.foreground) run_runtime_simple("delete", "--force", opt.id);
   now_rfc3339(ts);
-  int oom = read_oom_kills() > 0;
-  snprintf(exit_json, sizeof exit_json, "{\"exitCode\":%d,\"signal\":%s,\"oomKilled\":%s,\"finishedAt\":\"%s\"}\n", code, sig,
-           oom ? "true" : "false", ts);
+  snprintf(exit_json, sizeof exit_json, "{\"exitCode\":%d,\"signal\":%s,\"oomKilled\":%s,\"finishedAt\":\"%s\",\"released\":true}\n",
+           code, sig, oom ? "true" : "false", ts);
+  // The shared paths go as the exit becomes known: the engine may start the container again at once,
+  // and its new monitor waits for the same pid file and binds the same socket. The socket goes only
+  // after the exit record, so an engine that can no longer connect always finds the record.
+  unlink(pid_file);
   write_file_atomic(opt.exit_path, exit_json);
-  if (!opt.exec_mode) run_runtime_simple("delete", "--force", opt.id);
+  unlink(opt.socket);
   size_t jl = strlen(exit_json);
   unsigned char hdr[5] = {5, (unsigned char)(jl >> 24), (unsigned char)(jl >> 16), (unsigned char)(jl >> 8), (unsigned char)jl};
   for (int i = 0; i < MAX_CLIENTS; i++) {
@@ -701,7 +835,5 @@ int main(int argc, char **argv) {
     write_all(clients[i], exit_json, jl);
     close(clients[i]);
   }
-  unlink(opt.socket);
-  unlink(pid_file);
   return 0;
 }

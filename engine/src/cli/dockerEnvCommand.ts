@@ -1,9 +1,10 @@
 // `silo docker-env [--context]`: points the docker CLI (and Container Tools, Testcontainers) at Silo's
-// Docker API socket. Starts the engine if none runs. With --context, creates (or updates) a docker
-// context named `silo` instead of printing environment lines.
+// Docker API: `export DOCKER_HOST=unix://<root>/docker.sock`, or on Windows the PowerShell line
+// `$env:DOCKER_HOST="npipe:////./pipe/silo-docker-…"` (dockerapi/endpoint.ts names the pipe). Starts the
+// engine if none runs. With --context, creates (or updates) a docker context named `silo` instead.
 import { spawnSync } from 'node:child_process';
 import { SiloError } from '../errors';
-import { dockerSocketPath } from '../rpc/paths';
+import { dockerEnvLine, dockerHost } from '../dockerapi/endpoint';
 import * as P from '../protocol';
 import type { Command } from './cli';
 import { bool } from './flags';
@@ -15,13 +16,13 @@ export const dockerEnv: Command = {
   flags: [{ name: 'context', kind: 'bool', help: 'Create a docker context named "silo" instead' }],
   maxArgs: 0,
   async run(cli, p) {
-    // Make sure an engine (and with it the Docker API socket) is up.
+    // Make sure an engine (and with it the Docker API socket or pipe) is up.
     await (await cli.engine()).sendRequest(P.EngineInfoRequest.type, {});
-    const host = process.platform === 'win32' ? `npipe:////./pipe/silo_docker` : `unix://${dockerSocketPath(cli.root)}`;
     if (!bool(p, 'context')) {
-      cli.out.write(process.platform === 'win32' ? `$Env:DOCKER_HOST = "${host}"\n` : `export DOCKER_HOST=${host}\n`);
+      cli.out.write(`${dockerEnvLine(cli.root)}\n`);
       return 0;
     }
+    const host = dockerHost(cli.root);
     const exists = spawnSync('docker', ['context', 'inspect', 'silo'], { stdio: 'ignore' }).status === 0;
     const args = exists ? ['context', 'update', 'silo', '--docker', `host=${host}`] : ['context', 'create', 'silo', '--description', 'Silo engine', '--docker', `host=${host}`];
     const r = spawnSync('docker', args, { encoding: 'utf8' });

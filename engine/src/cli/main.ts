@@ -30,6 +30,10 @@ function usage(): string {
 /** One line for the user: the message, then what to do. */
 export function errorLine(err: unknown): { line: string; exitCode?: number } {
   if (err instanceof SiloError) return { line: err.line, exitCode: (err as { exitCode?: number }).exitCode };
+  // The engine bundle (cli/engineBundle.ts) has its own copy of the SiloError class.
+  if (err instanceof Error && err.name === 'SiloError' && typeof (err as SiloError).line === 'string') {
+    return { line: (err as SiloError).line, exitCode: (err as { exitCode?: number }).exitCode };
+  }
   if (err instanceof ResponseError && err.code === JsonRpcErrorCodes.PendingResponseRejected) {
     return { line: 'the engine stopped while handling this request: run the command again (the engine restarts), and see engine.log in the data root if it recurs' };
   }

@@ -4,11 +4,14 @@
 // cannot honour is a 400 that names it, and a field Docker does not have is a 400 too. Nothing is
 // created until the whole request is accepted.
 import * as net from 'node:net';
-import { invalidArgument, notImplemented } from '../errors';
+import { invalidArgument, notFound, notImplemented } from '../errors';
+import { formatPlatform, parsePlatform } from '../registry/platform';
 import { parseBindSpec } from '../runtime/options';
 import type { BindMount, PortMapping } from '../runtime/runtime';
 import type { CreateOptions } from '../service/containers';
 import type { Engine } from '../service/engine';
+import { isPipeAddress as isPipePath } from './endpoint';
+import { parseWindowsBind } from './windowsBinds';
 
 type Json = Record<string, unknown>;
 
@@ -101,23 +104,68 @@ async function portBindings(host: Json, exposed: string[]): Promise<PortMapping[
   return out;
 }
 
-function mounts(host: Json): BindMount[] {
+/** One Binds entry by the rule of the engine's platform: Linux paths, or Windows paths and pipes (windowsBinds.ts). */
+function bindOf(spec: string, os: 'linux' | 'windows'): BindMount {
+  if (os === 'linux') return parseBindSpec(spec);
+  const m = parseWindowsBind(spec);
+  if (m.type === 'volume') {
+    throw notImplemented(`volumes are not supported by Silo yet: "${spec}" names ${m.source ? `the volume "${m.source}"` : 'an anonymous volume'}`, 'bind a host directory instead, e.g. C:\\host\\dir:C:\\dir');
+  }
+  return { source: m.source, target: m.target, readonly: m.readonly };
+}
+
+function mounts(host: Json, os: 'linux' | 'windows'): BindMount[] {
   const out: BindMount[] = [];
-  for (const b of strings(host.Binds, 'HostConfig.Binds') ?? []) out.push(parseBindSpec(b));
+  for (const b of strings(host.Binds, 'HostConfig.Binds') ?? []) out.push(bindOf(b, os));
   const list = host.Mounts;
   if (list !== null && list !== undefined) {
     if (!Array.isArray(list)) throw invalidArgument('HostConfig.Mounts must be a list');
+    // `npipe` mounts are Windows' (moby api/types/mount TypeNamedPipe); both types take the Binds rule.
+    const types = os === 'windows' ? ['bind', 'npipe'] : ['bind'];
     for (const m of list as Json[]) {
-      if (m.Type !== 'bind') throw notImplemented(`mounts of type "${String(m.Type)}" are not supported by Silo yet`, 'use bind mounts of host directories');
-      if (typeof m.Source !== 'string' || typeof m.Target !== 'string') throw invalidArgument('a bind mount needs Source and Target');
-      out.push(parseBindSpec(`${m.Source}:${m.Target}${m.ReadOnly ? ':ro' : ''}`));
+      if (!types.includes(m.Type as string)) throw notImplemented(`mounts of type "${String(m.Type)}" are not supported by Silo yet`, `use ${types.join(' or ')} mounts`);
+      if (typeof m.Source !== 'string' || typeof m.Target !== 'string') throw invalidArgument(`a ${String(m.Type)} mount needs Source and Target`);
+      const b = bindOf(`${m.Source}:${m.Target}${m.ReadOnly ? ':ro' : ''}`, os);
+      if (os === 'windows' && (m.Type === 'npipe') !== isPipePath(b.source)) {
+        throw invalidArgument(`a mount of type ${String(m.Type)} cannot map ${m.Source}`, 'use type npipe for \\\\.\\pipe\\NAME and bind for directories');
+      }
+      out.push(b);
     }
   }
   return out;
 }
 
+/**
+ * HostConfig.Isolation. A Linux engine answers `--isolation hyperv` with a 400 and one sentence, as
+ * dockerd on Linux refuses any isolation but default (moby daemon/daemon_unix.go
+ * verifyPlatformContainerSettings); on Windows the platform checks that the host has Hyper-V at create.
+ */
+function isolationOf(host: Json, engine: Engine): 'process' | 'hyperv' | 'default' {
+  const isolation = (host.Isolation ?? '') as string;
+  if (!['', 'default', 'process', 'hyperv'].includes(isolation)) throw invalidArgument(`invalid isolation "${isolation}"`, 'use default, process or hyperv');
+  if (isolation === 'hyperv' && engine.platform.os === 'linux') {
+    throw invalidArgument('invalid isolation "hyperv" on linux: Hyper-V isolation is for Windows containers on a Windows host', 'leave --isolation unset for Linux containers');
+  }
+  return isolation === 'hyperv' || isolation === 'process' ? isolation : 'default';
+}
+
+/**
+ * `POST /containers/create?platform=os[/arch[/variant]]` (API 1.41): the image must be of that platform,
+ * else 404 as dockerd answers (moby daemon/images/image.go GetImage: "image with reference %s was found
+ * but does not match the specified platform"), so the docker CLI pulls the wanted platform and retries.
+ */
+async function checkPlatform(engine: Engine, image: string, wanted: string | undefined): Promise<void> {
+  if (!wanted) return;
+  const w = parsePlatform(wanted);
+  const img = await engine.images.inspect(image);
+  const have = { os: img.Os, architecture: img.Architecture, variant: img.Variant };
+  if (w.os !== have.os || w.architecture !== have.architecture || (w.variant !== undefined && w.variant !== have.variant)) {
+    throw notFound(`image with reference ${image} was found but does not match the specified platform: wanted ${formatPlatform({ ...w, osVersion: undefined })}, actual: ${formatPlatform(have)}`);
+  }
+}
+
 /** Checks the whole request and returns what the service needs. Throws before anything exists. */
-export async function createOptions(engine: Engine, body: Json | undefined, name: string | undefined): Promise<CreateOptions> {
+export async function createOptions(engine: Engine, body: Json | undefined, name: string | undefined, platform?: string): Promise<CreateOptions> {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalidArgument('the container configuration must be a JSON object');
   checkFields(body, '', CONFIG_MAPPED, CONFIG_IGNORED, CONFIG_UNSUPPORTED);
   const host = (body.HostConfig ?? {}) as Json;
@@ -145,8 +193,9 @@ export async function createOptions(engine: Engine, body: Json | undefined, name
 
   const memoryBytes = num(host.Memory, 'HostConfig.Memory');
   if (memoryBytes !== undefined && memoryBytes < 6 * 1024 * 1024) throw invalidArgument('Minimum memory limit allowed is 6MB');
-  const isolation = (host.Isolation ?? '') as string;
-  if (!['', 'default', 'process', 'hyperv'].includes(isolation)) throw invalidArgument(`invalid isolation "${isolation}"`, 'use default, process or hyperv');
+  const isolation = isolationOf(host, engine);
+  const binds = mounts(host, engine.platform.os);
+  await checkPlatform(engine, body.Image, platform);
 
   let exposed = Object.keys((body.ExposedPorts ?? {}) as Json);
   if (host.PublishAllPorts === true) {
@@ -168,12 +217,12 @@ export async function createOptions(engine: Engine, body: Json | undefined, name
     tty: body.Tty === true,
     openStdin: body.OpenStdin === true,
     labels: labels(body.Labels),
-    binds: mounts(host),
+    binds,
     ports: await portBindings(host, exposed),
     memoryBytes,
     nanoCpus: num(host.NanoCpus, 'HostConfig.NanoCpus'),
     pidsLimit: typeof host.PidsLimit === 'number' && host.PidsLimit > 0 ? host.PidsLimit : undefined,
-    isolation: isolation === 'hyperv' || isolation === 'process' ? isolation : 'default',
+    isolation,
     autoRemove: host.AutoRemove === true,
     ...(logMax ? { logMaxSize: sizeOf(logMax) } : {}),
     ...(logFiles ? { logMaxFiles: Number(logFiles) } : {}),

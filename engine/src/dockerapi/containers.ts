@@ -73,7 +73,7 @@ async function list(ctx: Ctx) {
 }
 
 async function create(ctx: Ctx) {
-  const opts = await createOptions(ctx.engine, await ctx.json(), ctx.query.get('name') ?? undefined);
+  const opts = await createOptions(ctx.engine, await ctx.json(), ctx.query.get('name') ?? undefined, ctx.query.get('platform') || undefined);
   const rec = await ctx.engine.containers.create(opts);
   ctx.reply.json(201, { Id: rec.id, Warnings: [] });
 }

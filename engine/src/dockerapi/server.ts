@@ -1,5 +1,6 @@
 // The Docker Engine API server: HTTP/1.1 with node:http on an owner-only Unix socket in the data root
-// (<root>/docker.sock), beside the engine protocol's socket. TCP only when asked, and then loopback only.
+// (<root>/docker.sock), beside the engine protocol's socket, or on Windows on Silo's own named pipe
+// (endpoint.ts says who may open it). TCP only when asked, and then loopback only.
 // Every route calls the same Engine services the JSON-RPC server calls.
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
@@ -21,11 +22,12 @@ import { statsRoutes } from './stats';
 import { systemRoutes } from './system';
 import { isLoopbackHost } from './tcpAddress';
 
-export { dockerSocketPath } from '../rpc/paths';
 import { listenOwnerOnly } from '../rpc/paths';
+import { dockerHostOf, isPipeAddress } from './endpoint';
+export { dockerApiAddress } from './endpoint';
 
 export interface DockerApiServer {
-  /** 'unix:///...' or 'tcp://127.0.0.1:PORT'. */
+  /** 'unix:///...', 'npipe:////./pipe/...' or 'tcp://127.0.0.1:PORT'. */
   readonly address: string;
   close(): Promise<void>;
 }
@@ -50,16 +52,20 @@ function makeServer(engine: Engine): http.Server {
   return server;
 }
 
-/** Listens on `socketPath` (created owner-only); an old socket file there is replaced. */
-export async function listenDockerApi(engine: Engine, socketPath: string): Promise<DockerApiServer> {
+/**
+ * Listens on `address` (endpoint.ts dockerApiAddress): a Unix socket created owner-only (an old socket
+ * file there is replaced), or a Windows named pipe with libuv's default DACL (a pipe of that name
+ * already served by anyone is an error, never shared).
+ */
+export async function listenDockerApi(engine: Engine, address: string): Promise<DockerApiServer> {
   const server = makeServer(engine);
-  await listenOwnerOnly(server, socketPath);
+  await listenOwnerOnly(server, address);
   return {
-    address: `unix://${socketPath}`,
+    address: dockerHostOf(address),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await fs.rm(socketPath, { force: true });
+      if (!isPipeAddress(address)) await fs.rm(address, { force: true });
     },
   };
 }

@@ -6,15 +6,17 @@ import { parseTimeBound } from '../runtime/logs';
 import { labelMatches, matchAll, parseFilters } from './filters';
 import { API_VERSION, MIN_API_VERSION, route, type Ctx, type Route } from './router';
 
-export const OS_TYPE = process.platform === 'win32' ? 'windows' : 'linux';
-
-/** Headers every /_ping carries (moby api/server/router/system/system_routes.go pingHandler). */
-function pingHeaders(): Record<string, string> {
-  return { 'Api-Version': API_VERSION, 'OSType': OS_TYPE, 'Docker-Experimental': 'false', 'Builder-Version': '1', 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache' };
+/**
+ * Headers every /_ping carries (moby api/server/router/system/system_routes.go pingHandler). OSType is
+ * the engine's platform (linux, or windows on HCS), as in /version and /info: the CLI picks path rules
+ * and defaults from it.
+ */
+function pingHeaders(osType: string): Record<string, string> {
+  return { 'Api-Version': API_VERSION, 'OSType': osType, 'Docker-Experimental': 'false', 'Builder-Version': '1', 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache' };
 }
 
 function ping(ctx: Ctx) {
-  const h = pingHeaders();
+  const h = pingHeaders(ctx.engine.platform.os);
   if (ctx.req.method === 'HEAD') return ctx.reply.empty(200, { ...h, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': '0' });
   ctx.reply.stream(200, 'text/plain; charset=utf-8', h).end('OK');
 }
@@ -66,7 +68,7 @@ async function info(ctx: Ctx) {
     NGoroutines: 0,
     SystemTime: new Date().toISOString(),
     LoggingDriver: 'json-file',
-    CgroupDriver: 'cgroupfs',
+    CgroupDriver: i.os === 'linux' ? 'cgroupfs' : '', // Windows has no cgroups (dockerd on Windows answers "")
     CgroupVersion: cgroupVersion,
     NEventsListener: 0,
     KernelVersion: i.kernel,
@@ -96,7 +98,7 @@ async function info(ctx: Ctx) {
     ContainerdCommit: { ID: '', Expected: '' },
     RuncCommit: { ID: '', Expected: '' },
     InitCommit: { ID: '', Expected: '' },
-    SecurityOptions: ['name=seccomp,profile=default'],
+    SecurityOptions: i.os === 'linux' ? ['name=seccomp,profile=default'] : [],
     Warnings: [],
   });
 }

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
-import { unavailable } from '../errors';
+import { SiloError, unavailable } from '../errors';
 import { engineSocketPath } from './paths';
 
 /** Linux: /var/lib/silo as root, $XDG_DATA_HOME/silo otherwise; Windows: %ProgramData%\silo. SILO_ROOT overrides. */
@@ -72,7 +72,10 @@ async function startEngine(root: string, socketPath: string, opts: ConnectOption
       // Another starter may have won the race for the lock: its engine will answer shortly.
       const again = await waitForSocket(socketPath, 2000);
       if (again) return again;
-      throw unavailable(`the engine did not start: ${lastLine(logPath)}`, `see ${logPath}`);
+      const last = lastLine(logPath);
+      // The engine's own one-line reason ("silo: MESSAGE: HINT", cli/main.ts) is what the user needs.
+      if (last.startsWith('silo: ')) throw new SiloError('Unavailable', last.slice('silo: '.length));
+      throw unavailable(`the engine did not start: ${last}`, `see ${logPath}`);
     }
     await new Promise((r) => setTimeout(r, delay));
   }

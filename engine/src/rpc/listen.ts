@@ -10,8 +10,8 @@ import { tryLock } from '../store/lock';
 import { hostPlatform } from '../platform';
 import { Engine } from '../service/engine';
 import { serveConnection } from './server';
-import { engineSocketPath, listenOwnerOnly } from './paths';
-import { dockerSocketPath, listenDockerApi, listenDockerApiTcp, type DockerApiServer } from '../dockerapi/server';
+import { engineSocketPath, isPipeAddress, listenOwnerOnly } from './paths';
+import { dockerApiAddress, listenDockerApi, listenDockerApiTcp, type DockerApiServer } from '../dockerapi/server';
 import { parseDockerTcpAddress } from '../dockerapi/tcpAddress';
 
 export { engineSocketPath };
@@ -61,8 +61,8 @@ export async function runEngine(root: string, opts: RunEngineOptions = {}): Prom
     conn.listen();
   });
   await listenOwnerOnly(server, socketPath);
-  // The Docker Engine API, on the same Engine, at <root>/docker.sock (owner-only too).
-  const dockerApi = await listenDockerApi(engine, dockerSocketPath(root));
+  // The Docker Engine API, on the same Engine, at <root>/docker.sock (owner-only too; a named pipe on Windows).
+  const dockerApi = await listenDockerApi(engine, dockerApiAddress(root));
   let dockerTcp: DockerApiServer | undefined;
   if (tcp) {
     try {
@@ -70,7 +70,7 @@ export async function runEngine(root: string, opts: RunEngineOptions = {}): Prom
     } catch (err) {
       await dockerApi.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await fs.rm(socketPath, { force: true });
+      if (!isPipeAddress(socketPath)) await fs.rm(socketPath, { force: true });
       await lock.release();
       throw (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? unavailable(`--docker-tcp ${opts.dockerTcp}: the address is in use`, 'pick another port') : err;
     }
@@ -83,7 +83,7 @@ export async function runEngine(root: string, opts: RunEngineOptions = {}): Prom
       await dockerTcp?.close();
       await dockerApi.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await fs.rm(socketPath, { force: true });
+      if (!isPipeAddress(socketPath)) await fs.rm(socketPath, { force: true });
       await lock.release();
     },
   };

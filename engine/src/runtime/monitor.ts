@@ -1,7 +1,7 @@
 // The contract between the engine and a container's monitor process (engine/monitor/silo-monitor.c on
 // Linux): where its files are, how to talk to its control socket, how to read its exit record.
 // Platform-neutral: a Windows monitor keeps the same files and speaks the same frames.
-import { promises as fs } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -41,18 +41,31 @@ export function execFiles(dir: string, n: string) {
 }
 
 /** Creates a container's owner-only runtime directory (before its monitor binds a socket there). */
+// Synchronous: one small directory each, on the start and remove paths, where a thread-pool round trip
+// per call costs more than the call.
 export async function makeRunDir(containerDir: string): Promise<void> {
-  await fs.mkdir(runDir(containerDir), { recursive: true, mode: 0o700 });
+  mkdirSync(runDir(containerDir), { recursive: true, mode: 0o700 });
 }
 
 export async function removeRunDir(containerDir: string): Promise<void> {
-  await fs.rm(runDir(containerDir), { recursive: true, force: true });
+  rmSync(runDir(containerDir), { recursive: true, force: true });
+}
+
+type RawExit = Omit<ExitStatus, 'signal'> & { signal: string | null };
+
+function exitStatus(raw: RawExit): ExitStatus {
+  return {
+    exitCode: raw.exitCode,
+    oomKilled: raw.oomKilled,
+    finishedAt: raw.finishedAt,
+    ...(raw.signal ? { signal: raw.signal } : {}),
+    ...(raw.released ? { released: true } : {}),
+  };
 }
 
 export async function readExit(file: string): Promise<ExitStatus | undefined> {
   try {
-    const raw = JSON.parse(await fs.readFile(file, 'utf8')) as ExitStatus & { signal: string | null };
-    return { exitCode: raw.exitCode, oomKilled: raw.oomKilled, finishedAt: raw.finishedAt, ...(raw.signal ? { signal: raw.signal } : {}) };
+    return exitStatus(JSON.parse(readFileSync(file, 'utf8')) as RawExit);
   } catch {
     return undefined;
   }
@@ -91,8 +104,7 @@ export class MonitorConnection {
           const len = this.buffer.readUInt32BE(1);
           if (this.buffer.length < 5 + len) break;
           if (this.buffer[0] === Frame.Exit) {
-            const raw = JSON.parse(this.buffer.subarray(5, 5 + len).toString('utf8'));
-            resolve({ exitCode: raw.exitCode, oomKilled: raw.oomKilled, finishedAt: raw.finishedAt, ...(raw.signal ? { signal: raw.signal } : {}) });
+            resolve(exitStatus(JSON.parse(this.buffer.subarray(5, 5 + len).toString('utf8')) as RawExit));
           }
           this.buffer = this.buffer.subarray(5 + len);
         }

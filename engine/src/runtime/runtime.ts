@@ -75,6 +75,8 @@ export interface ExitStatus {
   signal?: string;
   oomKilled: boolean;
   finishedAt: string; // RFC 3339 with nanoseconds
+  /** The monitor had released the root filesystem and the runtime's state when it wrote this. */
+  released?: boolean;
 }
 
 export interface Started {

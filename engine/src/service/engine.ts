@@ -35,6 +35,8 @@ export interface Platform {
   releaseMemory?: () => void;
   /** Resource use and process lists of running containers (stats, top). */
   accounting?: ProcessAccounting;
+  /** Throws unless `source` is a host directory (or pipe) containers can bind; default: an existing absolute path of this host. */
+  checkBindSource?: (source: string) => void;
 }
 
 export class Engine {
@@ -75,6 +77,7 @@ export class Engine {
       os: platform.os,
       checkRunnable: platform.checkRunnable,
       accounting: platform.accounting,
+      checkBindSource: platform.checkBindSource,
     });
     this.builds = new BuildService({
       root,

@@ -174,7 +174,7 @@ test('Ctrl-C during a RUN: exit 130, the step container is gone, no image is tag
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   const started = Date.now();
-  while (!/started/.test(out)) {
+  while (!/^started$/m.test(out)) {
     assert.ok(Date.now() - started < 60_000, `the RUN never started: ${out}${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }

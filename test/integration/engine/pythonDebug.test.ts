@@ -77,7 +77,7 @@ test('F5 on a Python app: debugpy mounted at create, breakpoint hit on the works
 
     await dc.continueRequest({ threadId: event.body.threadId! });
     const exited = await conn.sendRequest(P.ContainerWaitRequest.type, { id });
-    assert.equal(exited.exitCode, 0);
+    assert.equal(exited.exitCode, 0, silo.run(['logs', id]).stdout + silo.run(['logs', id]).stderr);
     assert.match(silo.ok(['logs', id]), /hello silo/);
   } finally {
     // stop() waits for a close the adapter already did when the program ended: bounded.

@@ -9,7 +9,8 @@ import { errorResponse } from '../../../engine/src/dockerapi/http';
 import { splitVersion } from '../../../engine/src/dockerapi/router';
 import { frame, readFrames, StdStream } from '../../../engine/src/dockerapi/stdcopy';
 
-const noEngine = {} as Engine;
+// A Linux engine, as far as create's translation asks (its platform's OS picks the Binds rule).
+const noEngine = { platform: { os: 'linux' } } as Engine;
 
 test('multiplexed frames carry the stream and a big-endian length, as moby stdcopy writes them', () => {
   const f = frame(StdStream.Stderr, Buffer.from('oops\n'));

@@ -1,6 +1,6 @@
 // What this Linux host offers containers: root, overlayfs, the cgroup layout, an OCI runtime, the
 // monitor binary. Each missing piece is one clear error with what to do.
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { permissionDenied, unavailable } from '../../errors';
 
@@ -37,11 +37,22 @@ export function detectCgroupMode(entries: MountEntry[] = mounts()): CgroupMode {
   return unified ? 'hybrid' : 'v1';
 }
 
+/** Where a runtime is looked for: PATH, then the usual system dirs (sudo may have trimmed PATH). */
+export const RUNTIME_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+/** An executable file named `name`, as `command -v` finds one: a non-executable match is skipped. */
 function findOnPath(name: string): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']);
+  const dirs = (process.env.PATH ?? '').split(':').concat(RUNTIME_DIRS);
   for (const dir of dirs) {
     const p = path.join(dir, name);
-    if (dir && existsSync(p)) return p;
+    try {
+      if (dir && statSync(p).isFile()) {
+        accessSync(p, constants.X_OK);
+        return p;
+      }
+    } catch {
+      /* absent or not executable: keep looking */
+    }
   }
   return undefined;
 }

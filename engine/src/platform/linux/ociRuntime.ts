@@ -2,7 +2,7 @@
 // The engine writes the OCI bundle, starts the monitor detached (its own session, so it outlives the
 // engine), and reads the monitor's one-line start-up report from fd 3.
 import { spawn } from 'node:child_process';
-import { promises as fs, readFileSync, lstatSync } from 'node:fs';
+import { promises as fs, closeSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { invalidArgument, notFound, SiloError } from '../../errors';
 import { containerFiles, execFiles, makeRunDir, type MonitorReport } from '../../runtime/monitor';
@@ -60,15 +60,16 @@ function overlayMountArgs(rootfs: Mount[]): string[] {
 }
 
 // These files and the bundle's config.json are written afresh at every start, so a crash mid-write
-// costs nothing: plain writes, no fsync (each fsync costs milliseconds on the start path).
-async function writeEtcFiles(dir: string, spec: ContainerSpec) {
+// costs nothing: plain writes, no fsync (each fsync costs milliseconds on the start path). Synchronous:
+// a few small files, where a thread-pool round trip per call costs more than the write itself.
+function writeEtcFiles(dir: string, spec: ContainerSpec) {
   const files = {
     hostname: path.join(dir, 'hostname'),
     hosts: path.join(dir, 'hosts'),
     resolvConf: path.join(dir, 'resolv.conf'),
   };
-  await fs.writeFile(files.hostname, spec.hostname + '\n');
-  await fs.writeFile(
+  writeFileSync(files.hostname, spec.hostname + '\n');
+  writeFileSync(
     files.hosts,
     `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${spec.hostname}\n`,
   );
@@ -76,47 +77,53 @@ async function writeEtcFiles(dir: string, spec: ContainerSpec) {
   // would point at the container itself (Docker filters them the same way).
   let resolv = '';
   try {
-    resolv = (await fs.readFile('/etc/resolv.conf', 'utf8'))
+    resolv = readFileSync('/etc/resolv.conf', 'utf8')
       .split('\n')
       .filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l))
       .join('\n');
   } catch {
     /* no resolv.conf on the host: the container gets an empty one */
   }
-  await fs.writeFile(files.resolvConf, resolv);
+  writeFileSync(files.resolvConf, resolv);
   return files;
 }
 
 /** Spawns the monitor and waits for its start-up report on fd 3. */
 function launchMonitor(host: LinuxHost, args: string[], monitorLog: string, what: 'container' | 'exec process'): Promise<Started> {
   return new Promise((resolve, reject) => {
-    void fs.open(monitorLog, 'a').then((logHandle) => {
-      const child = spawn(host.monitorPath, args, {
-        detached: true,
-        stdio: ['ignore', logHandle.fd, logHandle.fd, 'pipe'],
-      });
-      void logHandle.close();
-      let text = '';
-      const report = child.stdio[3] as NodeJS.ReadableStream;
-      report.setEncoding('utf8');
-      report.on('data', (d: string) => (text += d));
-      let exited = false;
-      const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
-      report.on('end', () => {
-        child.unref();
-        let parsed: MonitorReport | undefined;
-        try {
-          parsed = JSON.parse(text.split('\n')[0]) as MonitorReport;
-        } catch {
-          parsed = undefined;
-        }
-        if (parsed && 'pid' in parsed) resolve({ pid: parsed.pid, monitorPid: child.pid! });
-        // A monitor that failed exits at once; wait for it, so that its mount namespace (holding the
-        // root filesystem) is gone before the caller removes the snapshot.
-        else void (exited ? Promise.resolve() : exit).then(() => reject(startError(parsed, what)));
-      });
-      child.on('error', (err) => reject(new SiloError('Unavailable', `cannot start the container monitor: ${err.message}`)));
-    }, reject);
+    let logFd: number;
+    try {
+      logFd = openSync(monitorLog, 'a');
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    let child;
+    try {
+      child = spawn(host.monitorPath, args, { detached: true, stdio: ['ignore', logFd, logFd, 'pipe'] });
+    } finally {
+      closeSync(logFd);
+    }
+    let text = '';
+    const report = child.stdio[3] as NodeJS.ReadableStream;
+    report.setEncoding('utf8');
+    report.on('data', (d: string) => (text += d));
+    let exited = false;
+    const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
+    report.on('end', () => {
+      child.unref();
+      let parsed: MonitorReport | undefined;
+      try {
+        parsed = JSON.parse(text.split('\n')[0]) as MonitorReport;
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed && 'pid' in parsed) resolve({ pid: parsed.pid, monitorPid: child.pid! });
+      // A monitor that failed exits at once; wait for it, so that its mount namespace (holding the
+      // root filesystem) is gone before the caller removes the snapshot.
+      else void (exited ? Promise.resolve() : exit).then(() => reject(startError(parsed, what)));
+    });
+    child.on('error', (err) => reject(new SiloError('Unavailable', `cannot start the container monitor: ${err.message}`)));
   });
 }
 
@@ -138,22 +145,25 @@ export class OciRuntime implements Runtime {
     this.name = host.runtimeName;
   }
 
-  private commonArgs(): string[] {
+  private commonArgs(mode: 'create' | 'exec'): string[] {
     const args = ['--runtime', this.host.runtimePath, '--runtime-root', RUNTIME_ROOT];
     if (this.host.cgroupMode === 'hybrid' && this.host.runtimeName === 'crun') args.push('--hybrid-cgroups');
+    // crun in the foreground: one runtime process per container start instead of `run --detach` plus
+    // `delete` (silo-monitor.c). runc keeps the detached form, its foreground console handling differs.
+    if (mode === 'create' && this.host.runtimeName === 'crun') args.push('--foreground');
     return args;
   }
 
   async start(spec: ContainerSpec, io: ContainerIO): Promise<Started> {
     const files = containerFiles(io.dir);
-    await fs.mkdir(path.join(files.bundle, 'rootfs'), { recursive: true });
-    const etcFiles = await writeEtcFiles(io.dir, spec);
+    mkdirSync(path.join(files.bundle, 'rootfs'), { recursive: true });
+    const etcFiles = writeEtcFiles(io.dir, spec);
     const config = ociSpec(spec, { etcFiles, readImageFile: overlayFileReader(spec.rootfs), consoleSize: io.consoleSize });
-    await fs.writeFile(path.join(files.bundle, 'config.json'), JSON.stringify(config));
-    await fs.rm(files.exit, { force: true });
+    writeFileSync(path.join(files.bundle, 'config.json'), JSON.stringify(config));
+    rmSync(files.exit, { force: true });
     await makeRunDir(io.dir);
     const args = [
-      'create', '--id', spec.id, ...this.commonArgs(), '--bundle', files.bundle,
+      'create', '--id', spec.id, ...this.commonArgs('create'), '--bundle', files.bundle,
       '--log', files.log, '--exit', files.exit, '--socket', files.socket,
       ...overlayMountArgs(spec.rootfs),
     ];
@@ -174,7 +184,7 @@ export class OciRuntime implements Runtime {
     const ef = execFiles(io.dir, execId);
     const processJson = execProcess(proc, overlayFileReader(spec.rootfs), io.consoleSize);
     await fs.writeFile(ef.process, JSON.stringify(processJson));
-    const args = ['exec', '--id', spec.id, ...this.commonArgs(), '--process', ef.process, '--log', ef.log, '--exit', ef.exit, '--socket', ef.socket];
+    const args = ['exec', '--id', spec.id, ...this.commonArgs('exec'), '--process', ef.process, '--log', ef.log, '--exit', ef.exit, '--socket', ef.socket];
     if (proc.terminal) args.push('--terminal');
     if (proc.stdin) args.push('--stdin');
     try {

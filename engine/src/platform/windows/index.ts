@@ -2,11 +2,12 @@
 // vmcompute with BackupWrite for base layers, and HcsRuntime over computecore with the engine's NAT
 // network over computenetwork, run in the HCS supervisor process. Nothing is loaded until first use, so `silo info` and image commands
 // work on a host without the Containers feature and say what is missing only when a container runs.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Platform } from '../../service/engine';
 import type { Isolation } from '../../runtime/runtime';
 import { invalidArgument } from '../../errors';
+import { isPipeAddress } from '../../rpc/paths';
 import { assertCanRunOnThisHost, windowsHostInfo, type WindowsHostInfo } from './host';
 import { SupervisedRuntime } from './supervisor/client';
 import { hcsRuntimeFor } from './supervisor/server';
@@ -63,10 +64,28 @@ export function windowsPlatform(root: string, opts: WindowsPlatformOptions = {})
       const h = host();
       return { osVersion: h.version, kernel: h.version, storageDriver: snapshotter.name, runtime: runtime.name, isolations: isolations() };
     },
+    checkBindSource: windowsBindSource,
     checkRunnable: (os, isolation) => {
       if (os !== 'windows' && os !== 'linux') throw invalidArgument(`The image is for ${os}, which Silo cannot run`);
       assertCanRunOnThisHost(os, isolation, 'win32');
       if (isolation === 'hyperv' && !host().hyperv) throw invalidArgument('Hyper-V isolation needs the Hyper-V feature, which this host lacks', 'enable Hyper-V, or use --isolation process');
     },
   };
+}
+
+/**
+ * What a Windows container can bind from the host: a named pipe (`\\.\pipe\NAME`, mapped by HCS as
+ * MappedPipes) or an existing directory given with its drive — HCS maps directories only (moby
+ * volume/mounts/windows_parser.go refuses a file source the same way).
+ */
+export function windowsBindSource(source: string, stat: (p: string) => { isDirectory(): boolean } = statSync): void {
+  if (isPipeAddress(source)) return;
+  if (!/^[a-z]:[\\/]/i.test(source)) throw invalidArgument(`bind source "${source}" must be an absolute path with its drive, like C:\\data`);
+  let st;
+  try {
+    st = stat(source);
+  } catch {
+    throw invalidArgument(`bind source path does not exist: ${source}`, 'create it first, or check the spelling');
+  }
+  if (!st.isDirectory()) throw invalidArgument(`bind source "${source}" is a file: Windows containers bind directories only`, 'bind the folder that holds it');
 }

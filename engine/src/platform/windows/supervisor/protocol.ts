@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { RequestType, ResponseError } from 'vscode-jsonrpc';
 import { SiloError, type ErrorKind } from '../../../errors';
+import { rootPipe } from '../../../rpc/paths';
 import type { ContainerIO, ContainerSpec, ProcessSpec, Started } from '../../../runtime/runtime';
 
 export interface SiloErrorData {
@@ -49,7 +50,7 @@ export interface SupervisorConfig {
 
 /** One supervisor per data root: a named pipe on Windows, a socket in the root elsewhere. */
 export function supervisorSocket(root: string, platform: NodeJS.Platform = process.platform): string {
-  if (platform === 'win32') return `\\\\.\\pipe\\silo-hcs-${createHash('sha256').update(path.resolve(root).toLowerCase()).digest('hex').slice(0, 16)}`;
+  if (platform === 'win32') return rootPipe('hcs', root);
   return path.join(root, 'hcs-supervisor.sock');
 }
 
