@@ -6,7 +6,7 @@ import { promises as fs, existsSync, mkdirSync, readdirSync, readFileSync, renam
 import * as path from 'node:path';
 import { alreadyExists, failedPrecondition, invalidArgument, isKind, notFound, notImplemented, SiloError } from '../errors';
 import type { ContentStore } from '../store/content';
-import { tempPathFor } from '../store/atomic';
+import { tempPathFor, writeFileAtomicSync } from '../store/atomic';
 import { withLock } from '../store/lock';
 import type { ImageStore, ImageRecord } from '../image/store';
 import type { ImageConfig } from '../image/types';
@@ -88,10 +88,10 @@ export class ContainerService {
   }
 
   /**
-   * Records are replaced atomically (a reader or a crash sees the old record or the new), but not
+   * State changes are replaced atomically (a reader or a crash sees the old record or the new), but not
    * fsynced: each fsync costs milliseconds on the run path, and a power loss ends the processes the
-   * records describe anyway. On ext4 (data=ordered) the rename reaches the disk with the next journal
-   * commit, so a power loss costs at most the last few seconds of changes, never a torn record.
+   * records describe anyway (reconcile recomputes running/exited). A record a power loss left empty
+   * reads as absent (read() answers undefined), never as a torn state.
    */
   private writeState(rec: ContainerRecord): void {
     const file = this.recordPath(rec.id);
@@ -290,7 +290,9 @@ export class ContainerService {
           spec,
           state: initialState(),
         };
-        this.writeState(rec);
+        // The one durable write: a created container outlives a power loss, as Docker's config does
+        // (moby ioutils.AtomicWriteFile). Its state changes after this need not (see writeState).
+        writeFileAtomicSync(this.recordPath(rec.id), JSON.stringify(rec, null, 1));
         this.deps.events.emit('container', 'create', id, { name, image: opts.image });
         return rec;
       } catch (err) {
