@@ -16,10 +16,6 @@ import { parseDockerTcpAddress } from '../dockerapi/tcpAddress';
 
 export { engineSocketPath };
 
-/** When the engine counts as idle (memory of past work released), and as long idle (code paged out). */
-export const IDLE_MS = 2000;
-export const LONG_IDLE_MS = 20_000;
-
 export interface RunningEngine {
   engine: Engine;
   close(): Promise<void>;
@@ -46,22 +42,14 @@ export async function runEngine(root: string, opts: RunEngineOptions = {}): Prom
   const socketPath = engineSocketPath(root);
   // When no request has come for a while, collect garbage and return freed memory: the engine idles
   // most of its life, and its resident size is what a user pays for it (target: under 60 MB).
-  // After a long idle, also the program code a past request paged in: it reads back in a few ms on the
-  // next request, so not at the short idle point, where a user between two commands would pay that.
   let idleTimer: NodeJS.Timeout | undefined;
-  let longIdleTimer: NodeJS.Timeout | undefined;
   const busy = () => {
     clearTimeout(idleTimer);
-    clearTimeout(longIdleTimer);
     idleTimer = setTimeout(() => {
-      // Several full collections, not one: V8 drops a function's bytecode once it has aged through a
-      // few of them unused, so code run once (an import, a build) stops costing memory while idle.
-      for (let i = 0; i < 6; i++) (globalThis as { gc?: () => void }).gc?.();
-      engine.platform.releaseMemory?.('freed');
-    }, IDLE_MS);
-    longIdleTimer = setTimeout(() => engine.platform.releaseMemory?.('code'), LONG_IDLE_MS);
+      (globalThis as { gc?: () => void }).gc?.();
+      engine.platform.releaseMemory?.();
+    }, 2000);
     idleTimer.unref();
-    longIdleTimer.unref();
   };
   busy();
   const server = net.createServer((socket) => {

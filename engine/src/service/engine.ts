@@ -31,11 +31,8 @@ export interface Platform {
   facts(): Partial<EngineInfo>;
   isolations: Isolation[];
   checkRunnable?: (os: string, isolation: Isolation) => void;
-  /**
-   * Gives memory back to the system when the engine goes idle: what past work freed (`freed`, soon
-   * after the last request), and after a long idle also what it can read back on first use (`code`).
-   */
-  releaseMemory?: (what: 'freed' | 'code') => void;
+  /** Gives memory freed by past work back to the system (called when the engine goes idle). */
+  releaseMemory?: () => void;
   /** Resource use and process lists of running containers (stats, top). */
   accounting?: ProcessAccounting;
   /** Throws unless `source` is a host directory (or pipe) containers can bind; default: an existing absolute path of this host. */

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { notImplemented } from '../../errors';
 import type { Platform } from '../../service/engine';
 import { linuxHost } from './host';
-import { linuxSpecialFiles, pageOutProgramCode, trimNativeHeap } from './libc';
+import { linuxSpecialFiles, trimNativeHeap } from './libc';
 import { OciRuntime } from './ociRuntime';
 import { OverlaySnapshotter } from './overlay';
 import { cgroupStats, cgroupTop } from './cgroupStats';
@@ -17,7 +17,7 @@ export function linuxPlatform(root: string): Platform {
     isolations: ['process'],
     accounting: { stats: cgroupStats, top: cgroupTop },
     facts: () => ({ kernel: host.kernel, cgroupMode: host.cgroupMode }),
-    releaseMemory: (what) => (what === 'freed' ? trimNativeHeap() : pageOutProgramCode()),
+    releaseMemory: trimNativeHeap,
     checkRunnable: (os, isolation) => {
       if (os === 'windows') throw notImplemented('this is a Windows image: build and run it on a Windows host', 'pulling and inspecting Windows images works here; running them needs Windows with the Containers feature');
       if (isolation === 'hyperv') throw notImplemented('Hyper-V isolation needs a Windows host', 'use --isolation process (the default) on Linux');

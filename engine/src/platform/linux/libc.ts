@@ -2,7 +2,7 @@
 // file per library (the hcsshim pattern); loaded on first use so that importing this module costs
 // nothing and a missing export becomes an error, not a crash.
 import koffi from 'koffi';
-import { closeSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { SpecialFiles } from '../../layers/special';
 import { unavailable } from '../../errors';
@@ -14,7 +14,6 @@ interface Libc {
   llistxattr: (path: string, list: Buffer | null, size: number) => number;
   malloc_trim: (pad: number) => number;
   syncfs: (fd: number) => number;
-  madvise: (addr: bigint, length: bigint, advice: number) => number;
 }
 
 let libc: Libc | undefined;
@@ -31,8 +30,6 @@ function load(): Libc {
       llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ char *list, size_t size)'),
       malloc_trim: lib.func('int malloc_trim(size_t pad)'),
       syncfs: lib.func('int syncfs(int fd)'),
-      // The address as an integer: the ranges come from /proc/self/maps, never from a JS object.
-      madvise: lib.func('int madvise(uintptr_t addr, size_t length, int advice)'),
     };
     return libc;
   } catch (err) {
@@ -125,31 +122,6 @@ export const linuxSpecialFiles: SpecialFiles = {
  */
 export function trimNativeHeap(): void {
   load().malloc_trim(0);
-}
-
-const MADV_PAGEOUT = 21; // Linux 5.4
-
-/**
- * Lets the kernel reclaim the pages of the node binary's code and read-only data that this process
- * alone maps (madvise MADV_PAGEOUT, what Android does for idle apps): a finished import or build leaves
- * megabytes of zlib, crypto and compiler code resident that an idle engine does not need; they are
- * clean file pages, read back on first use. Older kernels refuse the advice, which changes nothing.
- */
-export function pageOutProgramCode(): void {
-  let maps: string;
-  try {
-    maps = readFileSync('/proc/self/maps', 'utf8');
-  } catch {
-    return;
-  }
-  const binary = realpathSync(process.execPath);
-  for (const line of maps.split('\n')) {
-    // start-end perms offset dev inode path
-    const m = /^([0-9a-f]+)-([0-9a-f]+) (r[-w][-x]p) \S+ \S+ \d+\s+(.*)$/.exec(line);
-    if (!m || m[3][1] === 'w' || m[4] !== binary) continue;
-    const start = BigInt('0x' + m[1]);
-    load().madvise(start, BigInt('0x' + m[2]) - start, MADV_PAGEOUT);
-  }
 }
 
 /**
