@@ -58,6 +58,12 @@ export interface ContainerServiceDeps {
   checkBindSource?: (source: string) => void;
 }
 
+/** The default bind source rule: an absolute path that exists on this host. */
+function existingHostPath(source: string): void {
+  if (!path.isAbsolute(source)) throw invalidArgument(`bind source "${source}" must be an absolute path`);
+  if (!existsSync(source)) throw invalidArgument(`bind source path does not exist: ${source}`, 'create it first, or check the spelling');
+}
+
 function nowIso(): string {
   return new Date().toISOString().replace(/Z$/, '000000Z');
 }
@@ -225,14 +231,7 @@ export class ContainerService {
     const cmd = opts.cmd && opts.cmd.length ? opts.cmd : opts.entrypoint ? [] : c.Cmd ?? [];
     const args = [...entrypoint, ...cmd];
     if (!args.length) throw invalidArgument('no command specified', 'give a command after the image name');
-    for (const b of opts.binds ?? []) {
-      if (this.deps.checkBindSource) {
-        this.deps.checkBindSource(b.source);
-        continue;
-      }
-      if (!path.isAbsolute(b.source)) throw invalidArgument(`bind source "${b.source}" must be an absolute path`);
-      if (!existsSync(b.source)) throw invalidArgument(`bind source path does not exist: ${b.source}`, 'create it first, or check the spelling');
-    }
+    for (const b of opts.binds ?? []) (this.deps.checkBindSource ?? existingHostPath)(b.source);
     const ports = opts.ports ?? [];
     const id = newContainerId();
     const hostname = opts.hostname || id.slice(0, 12);

@@ -24,13 +24,12 @@ import { readLayeredFile, relativeInRoot, type LayeredFile } from '../../layers/
 import type { Mount, Snapshotter, StagedLayer } from '../../layers/snapshotter';
 import { OVERLAY_OPAQUE_XATTR, type SpecialFiles } from '../../layers/special';
 import { chainHex, checkKey, SNAPSHOT_KEY } from '../../layers/snapshotKeys';
-import { fsyncDirSync, writeFileAtomicSync } from '../../store/atomic';
+import { fsyncDirSync, TEMP_PREFIX, writeFileAtomicSync } from '../../store/atomic';
 import { syncFileSystem } from './libc';
+import { knownAncestry, layerChain } from '../../layers/layerChain';
 
 interface LayerRecord { chainID: string; parent?: string; size: number }
 interface SnapshotRecord { key: string; parent?: string }
-
-const TEMP_PREFIX = '.tmp-';
 
 function tempName(): string {
   return `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
@@ -40,8 +39,6 @@ function tempName(): string {
 function writeRecord(file: string, value: unknown): void {
   writeFileAtomicSync(file, JSON.stringify(value) + '\n');
 }
-
-const syncDir = fsyncDirSync;
 
 function readRecord<T>(file: string): T | undefined {
   try {
@@ -71,17 +68,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   /** The fs dirs of a chain, top layer first (overlayfs' lowerdir order). */
   private chain(top: string | undefined): string[] {
-    const dirs: string[] = [];
-    const seen = new Set<string>();
-    for (let id = top; id !== undefined;) {
-      if (seen.has(id)) throw new SiloError('Internal', `layer ${id} is its own ancestor`, 'the store is damaged; remove the image and pull it again');
-      seen.add(id);
-      const rec = this.layerRecord(id);
-      if (!rec) throw notFound(`layer ${id} is not unpacked`, 'pull the image again');
-      dirs.push(path.join(this.layerDir(id), 'fs'));
-      id = rec.parent;
-    }
-    return dirs;
+    return layerChain(top, (id) => this.layerRecord(id)).map((id) => path.join(this.layerDir(id), 'fs'));
   }
 
   async applyLayer(chainID: string, parent: string | undefined, tar: Readable, limits?: ExtractLimits): Promise<{ size: number }> {
@@ -146,7 +133,7 @@ export class OverlaySnapshotter implements Snapshotter {
       // Another unpack of the same layer won: keep its copy.
       return { size: this.layerRecord(chainID)?.size ?? bytes };
     }
-    syncDir(this.layersDir);
+    fsyncDirSync(this.layersDir);
     return { size: bytes };
   }
 
@@ -163,7 +150,7 @@ export class OverlaySnapshotter implements Snapshotter {
     }
     for (const key of snapshots) {
       const rec = readRecord<SnapshotRecord>(path.join(this.snapshotsDir, key, 'snapshot.json'));
-      if (rec?.parent !== undefined && this.chainIDs(rec.parent).includes(chainID)) {
+      if (rec?.parent !== undefined && knownAncestry(rec.parent, (id) => this.layerRecord(id)).includes(chainID)) {
         throw failedPrecondition(`layer ${chainID} is in use by container snapshot ${key}`, 'remove the container first');
       }
     }
@@ -172,12 +159,6 @@ export class OverlaySnapshotter implements Snapshotter {
     fs.renameSync(dir, doomed);
     // Retried: the overlay's own files may still be settling while its last user (a monitor) exits.
     fs.rmSync(doomed, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
-  }
-
-  private chainIDs(top: string): string[] {
-    const ids: string[] = [];
-    for (let id: string | undefined = top; id !== undefined && !ids.includes(id); id = this.layerRecord(id)?.parent) ids.push(id);
-    return ids;
   }
 
   async prepare(key: string, parent: string | undefined): Promise<Mount[]> {
@@ -200,7 +181,7 @@ export class OverlaySnapshotter implements Snapshotter {
       }
       throw err;
     }
-    syncDir(this.snapshotsDir);
+    fsyncDirSync(this.snapshotsDir);
     return this.mounts(key);
   }
 

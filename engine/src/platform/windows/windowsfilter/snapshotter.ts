@@ -30,6 +30,7 @@ import type { VmcomputeLayers } from './layerApi';
 import type { LayerFileWriter } from './layerFiles';
 import { chainHex, checkKey, SNAPSHOT_KEY } from '../../../layers/snapshotKeys';
 import { writeFileAtomicSync } from '../../../store/atomic';
+import { knownAncestry, layerChain } from '../../../layers/layerChain';
 
 interface LayerRecord { chainID: string; parent?: string; size: number }
 interface SnapshotRecord { key: string; parent: string }
@@ -76,17 +77,7 @@ export class WindowsFilterSnapshotter implements Snapshotter {
 
   /** The layer folders of a chain, immediate parent first, base last (PrepareLayer's order). */
   private chain(top: string): string[] {
-    const dirs: string[] = [];
-    const seen = new Set<string>();
-    for (let id: string | undefined = top; id !== undefined;) {
-      if (seen.has(id)) throw new SiloError('Internal', `layer ${id} is its own ancestor`, 'the store is damaged; remove the image and pull it again');
-      seen.add(id);
-      const rec = this.layerRecord(id);
-      if (!rec) throw notFound(`layer ${id} is not unpacked`, 'pull the image again');
-      dirs.push(this.layerDir(id));
-      id = rec.parent;
-    }
-    return dirs;
+    return layerChain(top, (id) => this.layerRecord(id)).map((id) => this.layerDir(id));
   }
 
   private tempPath(what: string): string {
@@ -165,18 +156,12 @@ export class WindowsFilterSnapshotter implements Snapshotter {
     }
     for (const key of snapshots) {
       const rec = readRecord<SnapshotRecord>(path.join(this.opts.snapshotsDir, key, SNAPSHOT_RECORD));
-      if (rec && this.chainIDs(rec.parent).includes(chainID)) throw failedPrecondition(`layer ${chainID} is in use by container snapshot ${key}`, 'remove the container first');
+      if (rec && knownAncestry(rec.parent, (id) => this.layerRecord(id)).includes(chainID)) throw failedPrecondition(`layer ${chainID} is in use by container snapshot ${key}`, 'remove the container first');
     }
     const dir = this.layerDir(chainID);
     // The record goes first: from here on the layer is an interrupted import, never half visible.
     fs.rmSync(path.join(dir, LAYER_RECORD), { force: true });
     await this.destroyFolder(dir);
-  }
-
-  private chainIDs(top: string): string[] {
-    const ids: string[] = [];
-    for (let id: string | undefined = top; id !== undefined && !ids.includes(id); id = this.layerRecord(id)?.parent) ids.push(id);
-    return ids;
   }
 
   async prepare(key: string, parent: string | undefined): Promise<Mount[]> {
