@@ -38,17 +38,25 @@ for (const e of entries) {
   await build({ ...common, ...e.options, entryPoints: [path.join(root, e.in)], outfile: path.join(dist, e.out), banner: e.banner ? { js: e.banner } : undefined });
 }
 
-// The per-container monitor (engine/monitor/silo-monitor.c), Linux only.
+// Linux only: the per-container monitor (engine/monitor/silo-monitor.c), and the `silo` front
+// (engine/front/silo-front.c) that relays a command line into the running engine.
 if (process.platform === 'linux') {
-  const src = path.join(root, 'engine/monitor/silo-monitor.c');
-  const out = path.join(dist, 'silo-monitor');
-  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
-    const cc = process.env.CC || 'cc';
-    try {
-      execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-o', out, src], { stdio: 'inherit' });
-    } catch {
-      console.error(`silo: cannot compile the container monitor with ${cc}: install a C compiler (apt-get install gcc)`);
-      process.exit(1);
+  const programs = [
+    { src: 'engine/monitor/silo-monitor.c', out: 'silo-monitor', what: 'the container monitor' },
+    { src: 'engine/front/silo-front.c', out: 'silo', what: 'the silo front' },
+  ];
+  for (const p of programs) {
+    const src = path.join(root, p.src);
+    const out = path.join(dist, p.out);
+    const what = p.what;
+    if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
+      const cc = process.env.CC || 'cc';
+      try {
+        execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-o', out, src], { stdio: 'inherit' });
+      } catch {
+        console.error(`silo: cannot compile ${what} with ${cc}: install a C compiler (apt-get install gcc)`);
+        process.exit(1);
+      }
     }
   }
 }

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-silo() { node dist/silo.js "$@"; }
+silo() { dist/silo "$@"; }   # the native front; it runs dist/silo.js with node when no engine runs yet
 
 echo "== silo import: a busybox base image from Debian's busybox-static"
 bash scripts/make-busybox-rootfs.sh | silo import - busybox:latest

@@ -1,21 +1,21 @@
 // `silo build`: docker's classic-builder output ("Step 3/12 : RUN ...", " ---> Using cache",
 // " ---> Running in <id>", "Successfully built <id>"), plus the reason of every cache miss.
 // Ctrl-C cancels the build request; the engine stops the running step and removes its container.
-import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { invalidArgument } from '../errors';
 import * as P from '../protocol';
-import type { Command } from './cli';
+import type { Cli, Command } from './cli';
 import { bool, list, str } from './flags';
 
-function pairs(values: string[], flag: string): Record<string, string> {
+function pairs(cli: Cli, values: string[], flag: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of values) {
     const i = v.indexOf('=');
     if (i === 0) throw invalidArgument(`invalid ${flag} "${v}"`, 'use KEY=VALUE');
     if (i < 0) {
       // `--build-arg K` takes K from this environment, as docker does.
-      if (process.env[v] !== undefined) out[v] = process.env[v]!;
+      if (cli.env[v] !== undefined) out[v] = cli.env[v]!;
       continue;
     }
     out[v.slice(0, i)] = v.slice(i + 1);
@@ -42,11 +42,11 @@ export const buildCommand: Command = {
   minArgs: 1,
   maxArgs: 1,
   async run(cli, p) {
-    const context = path.resolve(p.args[0]);
+    const context = cli.resolvePath(p.args[0]);
     const file = str(p, 'file');
     const quiet = bool(p, 'quiet');
     const conn = await cli.engine();
-    const stream = `build-${process.pid}-${Date.now()}`;
+    const stream = `build-${randomBytes(8).toString('hex')}`;
     const out = (s: string) => {
       if (!quiet) cli.out.write(s);
     };
@@ -89,20 +89,20 @@ export const buildCommand: Command = {
     });
     const cts = new CancellationTokenSource();
     const onInt = () => cts.cancel();
-    process.on('SIGINT', onInt);
+    const offInt = cli.terminal.onInterrupt(onInt);
     try {
       const r = await conn.sendRequest(
         P.BuildRequest.type,
         {
           stream,
           context,
-          dockerfile: file ? path.resolve(file) : undefined,
+          dockerfile: file ? cli.resolvePath(file) : undefined,
           tags: list(p, 'tag'),
           target: str(p, 'target'),
-          buildArgs: pairs(list(p, 'build-arg'), '--build-arg'),
+          buildArgs: pairs(cli, list(p, 'build-arg'), '--build-arg'),
           noCache: bool(p, 'no-cache'),
           pull: bool(p, 'pull'),
-          labels: pairs(list(p, 'label'), '--label'),
+          labels: pairs(cli, list(p, 'label'), '--label'),
         },
         cts.token,
       );
@@ -119,7 +119,7 @@ export const buildCommand: Command = {
       }
       throw err;
     } finally {
-      process.off('SIGINT', onInt);
+      offInt();
     }
   },
 };

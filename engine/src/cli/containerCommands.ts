@@ -29,20 +29,20 @@ const createFlags: FlagSpec[] = [
   { name: 'log-opt', kind: 'list', help: 'Log driver options: max-size=10m, max-file=3' },
 ];
 
-function createParams(p: Parsed): P.ContainerCreateParams {
+function createParams(cli: Cli, p: Parsed): P.ContainerCreateParams {
   const [image, ...cmd] = p.args;
   if (!image) throw invalidArgument('"run" requires at least 1 argument', "see 'silo run --help'");
   const env = [
     ...list(p, 'env-file').flatMap((f) => {
       let text: string;
       try {
-        text = readFileSync(f, 'utf8');
+        text = readFileSync(cli.resolvePath(f), 'utf8');
       } catch {
         throw invalidArgument(`open ${f}: no such file or directory`, 'check the --env-file path');
       }
-      return parseEnvFile(text, process.env);
+      return parseEnvFile(text, cli.env);
     }),
-    ...parseEnv(list(p, 'env'), process.env),
+    ...parseEnv(list(p, 'env'), cli.env),
   ];
   const logOpts = Object.fromEntries(list(p, 'log-opt').map((o) => o.split('=', 2) as [string, string]));
   for (const k of Object.keys(logOpts)) {
@@ -122,7 +122,7 @@ const run: Command = {
   minArgs: 1,
   errorExitCode: 125,
   async run(cli, p) {
-    const params = createParams(p);
+    const params = createParams(cli, p);
     const conn = await cli.engine();
     const { id } = await conn.sendRequest(P.ContainerCreateRequest.type, params);
     if (bool(p, 'detach')) {
@@ -161,7 +161,7 @@ const create: Command = {
   minArgs: 1,
   errorExitCode: 125,
   async run(cli, p) {
-    const { id } = await (await cli.engine()).sendRequest(P.ContainerCreateRequest.type, createParams(p));
+    const { id } = await (await cli.engine()).sendRequest(P.ContainerCreateRequest.type, createParams(cli, p));
     cli.out.write(id + '\n');
     return 0;
   },
@@ -245,6 +245,7 @@ const logs: Command = {
   ],
   minArgs: 1,
   maxArgs: 1,
+  ownProcess: (p) => bool(p, 'follow'),
   async run(cli, p) {
     const tailFlag = str(p, 'tail');
     const tail = tailFlag === undefined || tailFlag === 'all' ? undefined : Number(tailFlag);
@@ -287,7 +288,7 @@ const exec: Command = {
     const stdin = bool(p, 'interactive');
     const token = cli.onLines((lines) => cli.printLines(lines));
     const result = conn.sendRequest(P.ExecRequest.type, {
-      id, stream: token, cmd, tty, stdin, env: parseEnv(list(p, 'env'), process.env), user: str(p, 'user'), workingDir: str(p, 'workdir'),
+      id, stream: token, cmd, tty, stdin, env: parseEnv(list(p, 'env'), cli.env), user: str(p, 'user'), workingDir: str(p, 'workdir'),
       consoleSize: tty ? cli.consoleSize() : undefined,
     });
     if (bool(p, 'detach')) {

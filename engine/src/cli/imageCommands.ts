@@ -25,7 +25,7 @@ const importCmd: Command = {
     const conn = await cli.engine();
     const spooled = source === '-' ? await cli.spoolStdin() : undefined;
     try {
-      const file = spooled?.path ?? path.resolve(source);
+      const file = spooled?.path ?? cli.resolvePath(source);
       if (!spooled) await fs.access(file).catch(() => {
         throw invalidArgument(`open ${source}: no such file or directory`, 'give a tar file, or - for standard input');
       });
@@ -51,10 +51,10 @@ const load: Command = {
   maxArgs: 0,
   async run(cli, p) {
     const input = str(p, 'input');
-    if (!input && process.stdin.isTTY) throw invalidArgument('requested load from stdin, but stdin is empty', 'pipe an archive in, or use -i FILE');
+    if (!input && cli.stdin.isTTY) throw invalidArgument('requested load from stdin, but stdin is empty', 'pipe an archive in, or use -i FILE');
     const spooled = input ? undefined : await cli.spoolStdin();
     try {
-      const loaded = await (await cli.engine()).sendRequest(P.ImageLoadRequest.type, { path: spooled?.path ?? path.resolve(input!) });
+      const loaded = await (await cli.engine()).sendRequest(P.ImageLoadRequest.type, { path: spooled?.path ?? cli.resolvePath(input!) });
       if (!bool(p, 'quiet')) {
         for (const img of loaded) {
           if (img.names.length) for (const n of img.names) cli.out.write(`Loaded image: ${n}\n`);
@@ -79,10 +79,10 @@ const save: Command = {
     if (!output && cli.out.isTTY) throw invalidArgument('cowardly refusing to save to a terminal', 'use the -o flag or redirect');
     const conn = await cli.engine();
     if (output) {
-      await conn.sendRequest(P.ImageSaveRequest.type, { refs: p.args, path: path.resolve(output) });
+      await conn.sendRequest(P.ImageSaveRequest.type, { refs: p.args, path: cli.resolvePath(output) });
       return 0;
     }
-    const tmp = path.join(cli.root, 'tmp', `save-${process.pid}-${randomBytes(4).toString('hex')}.tar`);
+    const tmp = path.join(cli.root, 'tmp', `save-${process.pid}-${randomBytes(8).toString('hex')}.tar`);
     await fs.mkdir(path.dirname(tmp), { recursive: true, mode: 0o700 });
     try {
       await conn.sendRequest(P.ImageSaveRequest.type, { refs: p.args, path: tmp });

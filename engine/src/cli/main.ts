@@ -7,9 +7,9 @@ process.env.UV_THREADPOOL_SIZE ??= '64';
 import { ErrorCodes as JsonRpcErrorCodes, ResponseError } from 'vscode-jsonrpc';
 import { SiloError } from '../errors';
 import type { ErrorData } from '../protocol';
-import { defaultDataRoot } from '../rpc/connect';
+import { defaultDataRoot, type ConnectOptions } from '../rpc/connect';
 import { buildCommand } from './buildCommand';
-import { Cli, type Command } from './cli';
+import { Cli, processTerminal, type Command, type Terminal } from './cli';
 import { containerCommands } from './containerCommands';
 import { helpText, parseFlags } from './flags';
 import { imageCommands } from './imageCommands';
@@ -44,8 +44,21 @@ export function errorLine(err: unknown): { line: string; exitCode?: number } {
   return { line: err instanceof Error ? err.message : String(err) };
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let root = defaultDataRoot();
+export function main(argv: string[]): Promise<number> {
+  return runCli(argv, processTerminal());
+}
+
+export interface RunCliOptions {
+  /** The data root when the command runs inside an engine (a relayed `silo` front): the engine's own. */
+  root?: string;
+  connect?: ConnectOptions;
+  /** Relayed: called instead of running a command that needs a process of its own (Command.ownProcess). */
+  handOver?: () => void;
+}
+
+/** Runs one `silo` command line for a user at `term`; returns the exit code. */
+export async function runCli(argv: string[], term: Terminal, opts: RunCliOptions = {}): Promise<number> {
+  let root = opts.root ?? defaultDataRoot(term.env);
   let i = 0;
   for (; i < argv.length; i++) {
     if (argv[i] === '--root' && argv[i + 1]) root = argv[++i];
@@ -54,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const rest = argv.slice(i);
   if (!rest.length || rest[0] === '--help' || rest[0] === 'help' || rest[0] === '-h') {
-    process.stdout.write(usage());
+    term.out.write(usage());
     return rest.length ? 0 : 1;
   }
   let name = rest[0];
@@ -68,6 +81,11 @@ export async function main(argv: string[]): Promise<number> {
     name = alias[rest[1]] ?? rest[1];
     args = rest.slice(2);
   }
+  if (name === 'engine' && opts.root !== undefined) {
+    // Relayed into a running engine: the `silo` front runs `silo engine` with node itself.
+    term.err.write(`silo: an engine is already running for ${root}\n`);
+    return 1;
+  }
   if (name === 'engine') {
     // `silo engine --root DIR` is how connect.ts starts it.
     const r = args.indexOf('--root');
@@ -78,14 +96,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
-    process.stderr.write(`silo: '${name}' is not a silo command.\nSee 'silo --help'\n`);
+    term.err.write(`silo: '${name}' is not a silo command.\nSee 'silo --help'\n`);
     return 1;
   }
   if (args.includes('--help') && !(cmd.stopAtPositional && args.indexOf('--help') > 0)) {
-    process.stdout.write(helpText(cmd.name, cmd.usage, cmd.description, cmd.flags));
+    term.out.write(helpText(cmd.name, cmd.usage, cmd.description, cmd.flags));
     return 0;
   }
-  const cli = new Cli(root);
+  const cli = new Cli(root, term, opts.connect);
   try {
     const parsed = parseFlags(cmd.flags, args, { stopAtPositional: cmd.stopAtPositional, command: cmd.name });
     if (cmd.minArgs !== undefined && parsed.args.length < cmd.minArgs) {
@@ -94,10 +112,14 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd.maxArgs !== undefined && parsed.args.length > cmd.maxArgs) {
       throw new SiloError('InvalidArgument', `"silo ${cmd.name}" accepts ${cmd.maxArgs === 0 ? 'no arguments' : `at most ${cmd.maxArgs} argument${cmd.maxArgs > 1 ? 's' : ''}`}`, `usage: silo ${cmd.name} ${cmd.usage}`);
     }
+    if (opts.handOver && cmd.ownProcess?.(parsed)) {
+      opts.handOver();
+      return 0;
+    }
     return await cmd.run(cli, parsed);
   } catch (err) {
     const { line, exitCode } = errorLine(err);
-    process.stderr.write(`silo: ${line}\n`);
+    term.err.write(`silo: ${line}\n`);
     return exitCode ?? cmd.errorExitCode ?? 1;
   } finally {
     cli.dispose();

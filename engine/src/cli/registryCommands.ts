@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { invalidArgument } from '../errors';
 import * as P from '../protocol';
-import type { Cli, Command } from './cli';
+import type { Cli, Command, TerminalOutput } from './cli';
 import { bool, str } from './flags';
 import { humanSize } from './format';
 
@@ -44,7 +44,7 @@ class LayerDisplay {
   private drawn = 0;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly out: NodeJS.WriteStream, private readonly words: Record<string, string>, private readonly quiet: boolean) {}
+  constructor(private readonly out: TerminalOutput, private readonly words: Record<string, string>, private readonly quiet: boolean) {}
 
   update(p: P.LayerProgressParams): void {
     if (this.quiet) return;
@@ -160,7 +160,7 @@ const push: Command = {
   },
 };
 
-async function readAll(stream: NodeJS.ReadStream): Promise<string> {
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const parts: Buffer[] = [];
   for await (const c of stream) parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
   return Buffer.concat(parts).toString('utf8');
@@ -168,9 +168,9 @@ async function readAll(stream: NodeJS.ReadStream): Promise<string> {
 
 /** One line from the terminal, echo off for the password (docker's prompt). */
 async function prompt(cli: Cli, question: string, secret: boolean): Promise<string> {
-  const stdin = process.stdin;
+  const stdin = cli.stdin;
   cli.out.write(question);
-  if (secret && stdin.isTTY) stdin.setRawMode(true);
+  if (secret && stdin.isTTY) stdin.setRawMode?.(true);
   return new Promise((resolve, reject) => {
     let text = '';
     const onData = (d: Buffer) => {
@@ -191,7 +191,7 @@ async function prompt(cli: Cli, question: string, secret: boolean): Promise<stri
     };
     const done = () => {
       stdin.off('data', onData);
-      if (secret && stdin.isTTY) stdin.setRawMode(false);
+      if (secret && stdin.isTTY) stdin.setRawMode?.(false);
       stdin.pause();
       if (secret) cli.out.write('\n');
     };
@@ -217,14 +217,14 @@ const login: Command = {
     if (bool(p, 'password-stdin')) {
       if (password !== undefined) throw invalidArgument('--password and --password-stdin are mutually exclusive');
       if (!username) throw invalidArgument('Must provide --username with --password-stdin');
-      password = (await readAll(process.stdin)).replace(/\r?\n$/, '');
+      password = (await readAll(cli.stdin)).replace(/\r?\n$/, '');
     }
     if (!username) {
-      if (!process.stdin.isTTY) throw invalidArgument('Cannot perform an interactive login from a non TTY device', 'use --username and --password-stdin');
+      if (!cli.stdin.isTTY) throw invalidArgument('Cannot perform an interactive login from a non TTY device', 'use --username and --password-stdin');
       username = await prompt(cli, 'Username: ', false);
     }
     if (!password) {
-      if (!process.stdin.isTTY) throw invalidArgument('Cannot perform an interactive login from a non TTY device', 'use --password-stdin');
+      if (!cli.stdin.isTTY) throw invalidArgument('Cannot perform an interactive login from a non TTY device', 'use --password-stdin');
       password = await prompt(cli, 'Password: ', true);
     }
     await (await cli.engine()).sendRequest(P.LoginRequest.type, { server: p.args[0], username, password });

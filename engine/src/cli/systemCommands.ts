@@ -4,6 +4,7 @@ import type { Command } from './cli';
 import { bool } from './flags';
 import { humanSize } from './format';
 import { loadEngine } from './engineBundle';
+import { serveFrontRelay } from './relay';
 import { VERSION, API_VERSION } from '../version';
 
 const info: Command = {
@@ -57,10 +58,10 @@ const prune: Command = {
   flags: [{ name: 'force', short: 'f', kind: 'bool', help: 'Do not prompt for confirmation' }],
   maxArgs: 0,
   async run(cli, p) {
-    if (!bool(p, 'force') && process.stdin.isTTY) {
+    if (!bool(p, 'force') && cli.stdin.isTTY) {
       cli.out.write('WARNING! This will remove all stopped containers, dangling images and unreferenced content.\nAre you sure you want to continue? [y/N] ');
-      const answer = await new Promise<string>((resolve) => process.stdin.once('data', (d) => resolve(String(d).trim())));
-      process.stdin.pause();
+      const answer = await new Promise<string>((resolve) => cli.stdin.once('data', (d) => resolve(String(d).trim())));
+      cli.stdin.pause();
       if (!/^y(es)?$/i.test(answer)) return 0;
     }
     const r = await (await cli.engine()).sendRequest(P.SystemPruneRequest.type, {});
@@ -80,11 +81,14 @@ const engine: Command = {
   async run(cli, p) {
     const dockerTcp = typeof p.flags['docker-tcp'] === 'string' ? p.flags['docker-tcp'] : undefined;
     const running = await loadEngine().runEngine(cli.root, { dockerTcp });
+    // The native `silo` front exists for Linux (engine/front/silo-front.c); other hosts use silo.js.
+    const relay = process.platform === 'linux' ? await serveFrontRelay(cli.root) : undefined;
     process.stderr.write(`silo engine ${VERSION} serving ${cli.root} (pid ${process.pid})\n`);
     await new Promise<void>((resolve) => {
       for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(sig, () => resolve());
     });
     // Containers keep running: their monitors do not depend on the engine.
+    await relay?.close();
     await running.close();
     return 0;
   },

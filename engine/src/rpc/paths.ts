@@ -31,6 +31,11 @@ export function engineSocketPath(root: string, platform: NodeJS.Platform = proce
   return platform === 'win32' ? rootPipe('engine', root) : path.join(root, 'engine.sock');
 }
 
+/** Where the native `silo` front relays command lines into the engine (cli/relay.ts); Linux only. */
+export function cliSocketPath(root: string): string {
+  return path.join(root, 'cli.sock');
+}
+
 /**
  * Listens owner-only. A Unix socket is owner-only from the moment it exists (umask, then chmod to be
  * sure): both APIs run containers as root, so no other user may connect; an old socket file is
