@@ -23,14 +23,24 @@ function viaFront(root: string, args: string[], opts: { input?: string | Buffer;
   return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
+/** A private data root for one test (with busybox imported unless told not to), removed after. */
+async function withSilo(fn: (silo: SiloFixture) => unknown, opts: { busybox?: boolean } = {}): Promise<void> {
+  const silo = new SiloFixture();
+  try {
+    if (opts.busybox !== false) silo.importBusybox();
+    await fn(silo);
+  } finally {
+    silo.dispose();
+  }
+}
+
 function viaNode(root: string, args: string[], input = '') {
   const r = spawnSync(process.execPath, [nodeCli, '--root', root, ...args], { input, timeout: 60_000 });
   return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
-test('with no engine the front runs the Node CLI, which starts one; the next command is relayed', { skip }, () => {
-  const silo = new SiloFixture();
-  try {
+test('with no engine the front runs the Node CLI, which starts one; the next command is relayed', { skip }, () =>
+  withSilo(async (silo) => {
     assert.equal(existsSync(path.join(silo.root, 'cli.sock')), false);
     const first = viaFront(silo.root, ['images']);
     assert.equal(first.code, 0, first.stderr);
@@ -40,15 +50,10 @@ test('with no engine the front runs the Node CLI, which starts one; the next com
     assert.ok(pid);
     assert.deepEqual(viaFront(silo.root, ['images']), first);
     assert.equal(silo.enginePid(), pid, 'one engine');
-  } finally {
-    silo.dispose();
-  }
-});
+  }, { busybox: false }));
 
-test('output, stderr and exit codes are the Node CLI\'s, byte for byte', { skip }, () => {
-  const silo = new SiloFixture();
-  try {
-    silo.importBusybox();
+test('output, stderr and exit codes are the Node CLI\'s, byte for byte', { skip }, () =>
+  withSilo(async (silo) => {
     const cases = [
       ['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3'],
       ['run', '--rm', 'busybox', 'nosuchcommand'],
@@ -64,43 +69,36 @@ test('output, stderr and exit codes are the Node CLI\'s, byte for byte', { skip 
       const b = viaNode(silo.root, args);
       assert.deepEqual(a, b, `silo ${args.join(' ')}`);
     }
-  } finally {
-    silo.dispose();
-  }
-});
+  }));
 
-test('stdin, relative paths and the environment are the user\'s', { skip }, () => {
-  const silo = new SiloFixture();
-  const work = mkdtempSync('/tmp/front-');
-  try {
-    silo.importBusybox();
-    // stdin is read only when a command asks: `-i` gets it, a command without it leaves it alone.
-    assert.equal(viaFront(silo.root, ['run', '-i', '--rm', 'busybox', 'cat'], { input: 'piped in\n' }).stdout, 'piped in\n');
-    assert.equal(viaFront(silo.root, ['run', '--rm', 'busybox', 'cat'], { input: 'not read\n' }).stdout, '');
-    // Paths are the user's working directory's, files are written as the user would.
-    writeFileSync(path.join(work, 'vars.env'), 'FROM_FILE=file\n');
-    const env = viaFront(silo.root, ['run', '--rm', '--env-file', 'vars.env', '-e', 'FROM_SHELL', 'busybox', 'sh', '-c', 'echo $FROM_FILE $FROM_SHELL'], {
-      cwd: work,
-      env: { FROM_SHELL: 'shell' },
-    });
-    assert.equal(env.stdout, 'file shell\n', env.stderr);
-    assert.equal(viaFront(silo.root, ['save', '-o', 'saved.tar', 'busybox'], { cwd: work }).code, 0);
-    assert.ok(statSync(path.join(work, 'saved.tar')).size > 100_000);
-    // A big stdin goes through whole: an image archive, loaded back under another name.
-    const archive = readFileSync(path.join(work, 'saved.tar'));
-    const imported = viaFront(silo.root, ['import', '-', 'again:1'], { input: archive });
-    assert.equal(imported.code, 0, imported.stderr);
-    assert.match(viaFront(silo.root, ['images']).stdout, /^again\s+1/m);
-  } finally {
-    silo.dispose();
-    rmSync(work, { recursive: true, force: true });
-  }
-});
+test('stdin, relative paths and the environment are the user\'s', { skip }, () =>
+  withSilo(async (silo) => {
+    const work = mkdtempSync('/tmp/front-');
+    try {
+      // stdin is read only when a command asks: `-i` gets it, a command without it leaves it alone.
+      assert.equal(viaFront(silo.root, ['run', '-i', '--rm', 'busybox', 'cat'], { input: 'piped in\n' }).stdout, 'piped in\n');
+      assert.equal(viaFront(silo.root, ['run', '--rm', 'busybox', 'cat'], { input: 'not read\n' }).stdout, '');
+      // Paths are the user's working directory's, files are written as the user would.
+      writeFileSync(path.join(work, 'vars.env'), 'FROM_FILE=file\n');
+      const env = viaFront(silo.root, ['run', '--rm', '--env-file', 'vars.env', '-e', 'FROM_SHELL', 'busybox', 'sh', '-c', 'echo $FROM_FILE $FROM_SHELL'], {
+        cwd: work,
+        env: { FROM_SHELL: 'shell' },
+      });
+      assert.equal(env.stdout, 'file shell\n', env.stderr);
+      assert.equal(viaFront(silo.root, ['save', '-o', 'saved.tar', 'busybox'], { cwd: work }).code, 0);
+      assert.ok(statSync(path.join(work, 'saved.tar')).size > 100_000);
+      // A big stdin goes through whole: an image archive, loaded back under another name.
+      const archive = readFileSync(path.join(work, 'saved.tar'));
+      const imported = viaFront(silo.root, ['import', '-', 'again:1'], { input: archive });
+      assert.equal(imported.code, 0, imported.stderr);
+      assert.match(viaFront(silo.root, ['images']).stdout, /^again\s+1/m);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }));
 
-test('a terminal: -it gets a tty of the user\'s size and raw keys; the terminal is restored after', { skip: skip ?? (!hasTool('script') ? 'needs script (bsdutils)' : undefined) }, () => {
-  const silo = new SiloFixture();
-  try {
-    silo.importBusybox();
+test('a terminal: -it gets a tty of the user\'s size and raw keys; the terminal is restored after', { skip: skip ?? (!hasTool('script') ? 'needs script (bsdutils)' : undefined) }, () =>
+  withSilo(async (silo) => {
     // script(1) gives the front a real pseudo-terminal; stty -a after the run shows the mode it left.
     const cmd = `stty cols 111 rows 33; SILO_NODE=${process.execPath} ${front} --root ${silo.root} run -it --rm busybox sh -c 'stty size; read x; echo "got $x"'; stty -a`;
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { input: 'typed\n', encoding: 'utf8', timeout: 60_000 });
@@ -110,15 +108,10 @@ test('a terminal: -it gets a tty of the user\'s size and raw keys; the terminal 
     // Back in cooked mode with echo, as it was.
     assert.match(r.stdout, /(^|\s)icanon(\s|$)/m);
     assert.match(r.stdout, /(^|\s)echo(\s|$)/m);
-  } finally {
-    silo.dispose();
-  }
-});
+  }));
 
-test('Ctrl-C ends a relayed command as it would end a local one; the engine lets go of it', { skip }, async () => {
-  const silo = new SiloFixture();
-  try {
-    silo.importBusybox();
+test('Ctrl-C ends a relayed command as it would end a local one; the engine lets go of it', { skip }, () =>
+  withSilo(async (silo) => {
     const child = spawn(front, ['--root', silo.root, 'run', '--name', 'ticker', 'busybox', 'sh', '-c', 'while true; do echo tick; sleep 0.1; done'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -130,15 +123,10 @@ test('Ctrl-C ends a relayed command as it would end a local one; the engine lets
     assert.equal(code, 130);
     // The container keeps running (docker's behaviour when its CLI is interrupted).
     assert.match(silo.ok(['ps']), /ticker/);
-  } finally {
-    silo.dispose();
-  }
-});
+  }));
 
-test('a front killed mid-command does not leave the engine streaming to nobody', { skip }, async () => {
-  const silo = new SiloFixture();
-  try {
-    silo.importBusybox();
+test('a front killed mid-command does not leave the engine streaming to nobody', { skip }, () =>
+  withSilo(async (silo) => {
     silo.ok(['run', '-d', '--name', 'ticker', 'busybox', 'sh', '-c', 'while true; do echo tick; sleep 0.1; done']);
     const pid = silo.enginePid()!;
     const fds = () => spawnSync('ls', [`/proc/${pid}/fd`]).stdout.toString().split('\n').length;
@@ -153,15 +141,10 @@ test('a front killed mid-command does not leave the engine streaming to nobody',
     await new Promise((r) => setTimeout(r, 500));
     assert.ok(fds() <= before + 1, `engine file descriptors: ${before} before, ${fds()} after`);
     assert.equal(viaFront(silo.root, ['logs', '--tail', '1', 'ticker']).stdout, 'tick\n');
-  } finally {
-    silo.dispose();
-  }
-});
+  }));
 
-test('logs -f is handed back to a Node process of its own: it outlives an engine restart', { skip }, async () => {
-  const silo = new SiloFixture();
-  try {
-    silo.importBusybox();
+test('logs -f is handed back to a Node process of its own: it outlives an engine restart', { skip }, () =>
+  withSilo(async (silo) => {
     silo.ok(['run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'i=1; while [ $i -le 40 ]; do echo "line $i"; i=$((i+1)); sleep 0.05; done']);
     const child = spawn(front, ['--root', silo.root, 'logs', '-f', 'talker'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SILO_NODE: process.execPath } });
     let out = '';
@@ -173,14 +156,10 @@ test('logs -f is handed back to a Node process of its own: it outlives an engine
     process.kill(silo.enginePid()!, 'SIGKILL');
     assert.equal(await exited, 0);
     assert.equal(out, Array.from({ length: 40 }, (_, i) => `line ${i + 1}\n`).join(''));
-  } finally {
-    silo.dispose();
-  }
-});
+  }));
 
-test('garbage on the front socket gets one line and the connection closed; the engine serves on', { skip }, async () => {
-  const silo = new SiloFixture();
-  try {
+test('garbage on the front socket gets one line and the connection closed; the engine serves on', { skip }, () =>
+  withSilo(async (silo) => {
     viaFront(silo.root, ['images']);
     const net = await import('node:net');
     const reply = await new Promise<Buffer>((resolve) => {
@@ -192,7 +171,4 @@ test('garbage on the front socket gets one line and the connection closed; the e
     });
     assert.match(reply.toString('latin1'), /silo: .*(over the limit|hello)/);
     assert.equal(viaFront(silo.root, ['images']).code, 0);
-  } finally {
-    silo.dispose();
-  }
-});
+  }, { busybox: false }));
