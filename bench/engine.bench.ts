@@ -16,6 +16,8 @@ import { startDockerd, DOCKER_CLIENT } from '../test/fixtures/fixtureDockerd';
 import { median, ms, emit } from './measure';
 
 const RUNS = 30;
+/** SILO_BENCH_ENGINE=run measures the engine-side run row alone (no exec, memory or peers): for iterating on it. */
+const RUN_ONLY = process.env.SILO_BENCH_ENGINE === 'run';
 
 /** crun refuses hybrid cgroup hosts; Silo's monitor hides the unified mount, and so does this peer. */
 function crunArgs(args: string[]): [string, string[]] {
@@ -66,6 +68,11 @@ async function main() {
     const s = median(silo1);
     const c = median(crun1);
     emit({ bench: 'run --rm true, engine side (warm engine)', unit: 'ms', silo: s, peer: 'crun run (bare bundle)', peerValue: c, ratio: s / c, target: '<= 1.5x crun', pass: s / c <= 1.5 });
+    if (RUN_ONLY) {
+      conn.dispose();
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    }
 
     // exec into one running container: protocol vs crun exec.
     const { id } = await conn.sendRequest(P.ContainerCreateRequest.type, { image: 'busybox', cmd: ['sleep', '600'] });

@@ -132,7 +132,8 @@ const run: Command = {
     }
     // Subscribe to the log and the exit BEFORE starting, so nothing can be missed (and --rm waits for us).
     const logs = followLogs(cli, id, { awaitStart: true });
-    const exit = conn.sendRequest(P.ContainerWaitRequest.type, { id });
+    // With --rm, docker's CLI returns once the container is gone: a `ps` right after shows nothing.
+    const exit = conn.sendRequest(P.ContainerWaitRequest.type, { id, removed: params.autoRemove });
     // If start fails these two never settle normally; they are rejected when the connection closes.
     logs.catch(() => undefined);
     exit.catch(() => undefined);

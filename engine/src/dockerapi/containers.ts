@@ -134,28 +134,12 @@ async function prune(ctx: Ctx) {
   ctx.reply.json(200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 });
 }
 
-/** The next `die` of a container (by its full id), or `destroy` for condition=removed. */
-function nextEvent(engine: Engine, id: string, action: 'die' | 'destroy'): { promise: Promise<Record<string, string>>; dispose(): void } {
-  let dispose = () => {};
-  const promise = new Promise<Record<string, string>>((resolve) => {
-    const sub = engine.events.onEvent((e) => {
-      if (e.type === 'container' && e.id === id && e.action === action) {
-        sub.dispose();
-        resolve(e.attributes);
-      }
-    });
-    dispose = () => sub.dispose();
-  });
-  return { promise, dispose };
-}
-
 /** POST /containers/{id}/wait?condition=not-running|next-exit|removed. Headers go out at once, the body at the exit. */
 async function wait(ctx: Ctx) {
   const condition = ctx.query.get('condition') || 'not-running';
   if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw invalidArgument(`invalid condition: "${condition}"`, 'use not-running, next-exit or removed');
   const rec = await ctx.engine.containers.resolve(ctx.params[0]);
-  const die = nextEvent(ctx.engine, rec.id, 'die');
-  const destroyed = nextEvent(ctx.engine, rec.id, 'destroy');
+  const die = ctx.engine.containers.nextEvent(rec.id, 'die');
   const out = ctx.reply.stream(200, 'application/json');
   let exit: ExitStatus;
   try {
@@ -163,15 +147,13 @@ async function wait(ctx: Ctx) {
       const a = await die.promise;
       exit = { exitCode: Number(a.exitCode), oomKilled: a.oomKilled === 'true', finishedAt: '' };
     } else {
-      exit = await ctx.engine.containers.wait(rec.id);
+      exit = await ctx.engine.containers.wait(rec.id, { removed: condition === 'removed' });
     }
-    if (condition === 'removed' && (await ctx.engine.containers.resolve(rec.id).then(() => true, () => false))) await destroyed.promise;
     out.end(JSON.stringify({ StatusCode: exit.exitCode, Error: null }) + '\n');
   } catch (err) {
     out.end(JSON.stringify({ StatusCode: -1, Error: { Message: err instanceof Error ? err.message : String(err) } }) + '\n');
   } finally {
     die.dispose();
-    destroyed.dispose();
   }
 }
 

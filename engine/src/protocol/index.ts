@@ -329,9 +329,15 @@ export interface ExitInfo {
   finishedAt: string;
 }
 
+export interface ContainerWaitParams {
+  id: string;
+  /** Also wait until the container is removed (docker's condition=removed; `run --rm` uses it). */
+  removed?: boolean;
+}
+
 export namespace ContainerWaitRequest {
   export const method = 'containers/wait';
-  export const type = new RequestType<{ id: string }, ExitInfo, void>(method);
+  export const type = new RequestType<ContainerWaitParams, ExitInfo, void>(method);
 }
 
 export interface Change {

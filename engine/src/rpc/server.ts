@@ -188,7 +188,7 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
     return {};
   });
   handle<{ id: string; force?: boolean }, { id: string }>(P.ContainerRemoveRequest.type, async (p) => ({ id: await engine.containers.remove(p.id, p) }));
-  handle<{ id: string }, P.ExitInfo>(P.ContainerWaitRequest.type, (p) => engine.containers.wait(p.id));
+  handle<P.ContainerWaitParams, P.ExitInfo>(P.ContainerWaitRequest.type, (p) => engine.containers.wait(p.id, { removed: p.removed }));
   handle<{ id: string }, P.Change[]>(P.ContainerDiffRequest.type, (p) => engine.containers.diff(p.id));
   handle<{ ids?: string[] }, P.ContainerStats[]>(P.ContainerStatsRequest.type, async (p) => {
     const ids = p.ids ?? (await engine.containers.all()).filter((c) => c.state.status === 'running').map((c) => c.id);

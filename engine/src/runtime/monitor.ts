@@ -1,10 +1,11 @@
 // The contract between the engine and a container's monitor process (engine/monitor/silo-monitor.c on
 // Linux): where its files are, how to talk to its control socket, how to read its exit record.
 // Platform-neutral: a Windows monitor keeps the same files and speaks the same frames.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { promises as fs, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isStaleTemp, tempPathFor } from '../store/atomic';
 import type { ExitStatus } from './runtime';
 
 /**
@@ -17,12 +18,15 @@ export function runDir(containerDir: string): string {
   return path.join(base, 'containers', path.basename(containerDir));
 }
 
-/** A container's files: state and logs under containers/<id>/ in the data root, its socket in runDir. */
+/**
+ * A container's files: state and logs under containers/<id>/ in the data root; its socket, and what is
+ * made afresh at every start (the runtime's bundle), in runDir.
+ */
 export function containerFiles(dir: string) {
   return {
     dir,
     record: path.join(dir, 'container.json'),
-    bundle: path.join(dir, 'bundle'),
+    bundle: path.join(runDir(dir), 'bundle'),
     log: path.join(dir, 'container.log'),
     exit: path.join(dir, 'exit.json'),
     socket: path.join(runDir(dir), 'a.sock'),
@@ -47,8 +51,32 @@ export async function makeRunDir(containerDir: string): Promise<void> {
   mkdirSync(runDir(containerDir), { recursive: true, mode: 0o700 });
 }
 
+/**
+ * Removes a container's runtime directory: out of sight by one rename, its files (the bundle, the
+ * /etc files) deleted after the caller goes on; sweepRunDirs deletes what a crash left half-deleted.
+ */
 export async function removeRunDir(containerDir: string): Promise<void> {
-  rmSync(runDir(containerDir), { recursive: true, force: true });
+  const dir = runDir(containerDir);
+  const doomed = tempPathFor(dir);
+  try {
+    renameSync(dir, doomed);
+  } catch {
+    rmSync(dir, { recursive: true, force: true }); // absent already, or a platform that will not rename it
+    return;
+  }
+  void fs.rm(doomed, { recursive: true, force: true }).catch(() => undefined);
+}
+
+/** Deletes runtime directories whose removal a crashed engine cut short. */
+export async function sweepRunDirs(): Promise<void> {
+  const base = path.dirname(runDir('x'));
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of names) if (isStaleTemp(name)) await fs.rm(path.join(base, name), { recursive: true, force: true }).catch(() => undefined);
 }
 
 type RawExit = Omit<ExitStatus, 'signal'> & { signal: string | null };

@@ -2,19 +2,18 @@
 // What the RPC server, the CLI (through it) and the Docker API all call; it never sees the platform:
 // a Snapshotter makes the root filesystem and a Runtime runs the process.
 import { randomBytes } from 'node:crypto';
-import { promises as fs, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { promises as fs, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { alreadyExists, failedPrecondition, invalidArgument, isKind, notFound, notImplemented, SiloError } from '../errors';
 import type { ContentStore } from '../store/content';
-import { tempPathFor, writeFileAtomicSync } from '../store/atomic';
-import { withLock } from '../store/lock';
+import { isStaleTemp, tempPathFor, TEMP_PREFIX } from '../store/atomic';
 import type { ImageStore, ImageRecord } from '../image/store';
 import type { ImageConfig } from '../image/types';
 import type { Change } from '../layers/changes';
 import type { Snapshotter } from '../layers/snapshotter';
 import { exitedState, generateName, initialState, newContainerId, VALID_NAME, type ContainerRecord } from '../runtime/container';
 import { readLog, type LogLine, type LogReadOptions } from '../runtime/logs';
-import { containerFiles, execFiles, MonitorConnection, readExit, removeRunDir } from '../runtime/monitor';
+import { containerFiles, execFiles, MonitorConnection, readExit, removeRunDir, sweepRunDirs } from '../runtime/monitor';
 import { mergeEnv, signalNumber } from '../runtime/options';
 import type { BindMount, ContainerSpec, ExitStatus, Isolation, PortMapping, ProcessAccounting, ProcessStats, Runtime } from '../runtime/runtime';
 import type { EventBus } from './events';
@@ -64,6 +63,12 @@ function existingHostPath(source: string): void {
   if (!existsSync(source)) throw invalidArgument(`bind source path does not exist: ${source}`, 'create it first, or check the spelling');
 }
 
+/** The key that serializes name allocation (create) in ContainerService.serialized. */
+const NAMES = '.names';
+
+/** A container record's next state, written beside it before it replaces the record (writeState). */
+const NEXT = '.next';
+
 function nowIso(): string {
   return new Date().toISOString().replace(/Z$/, '000000Z');
 }
@@ -74,9 +79,33 @@ export class ContainerService {
   private readonly watching = new Map<string, Promise<void>>();
   /** Log readers per container id or name: auto-removal waits until they have read to the end. */
   private readonly holds = new Map<string, number>();
+  /** Called at each release of a hold (removeWhenRead waits on them). */
+  private readonly released = new Set<() => void>();
+  /** Image configs by digest, the few most recent. */
+  private readonly configs = new Map<string, ImageConfig>();
+  /** The tail of each key's queue of serialized work (see serialized). */
+  private readonly queues = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.dir = path.join(deps.root, 'containers');
+  }
+
+  /**
+   * Runs `fn` after every earlier call with the same key has settled. This process alone serves its
+   * data root (rpc/listen.ts holds <root>/engine.lock), so ordering its own calls is all the locking
+   * a record or the name table needs; a lock file would cost half a dozen file operations on the run path.
+   */
+  private serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(key) ?? Promise.resolve()).then(fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return run;
   }
 
   private recordPath(id: string) {
@@ -86,11 +115,15 @@ export class ContainerService {
   // Records are small files read on every request: synchronously, because a thread-pool round trip
   // per file costs more than the read, most of all on a busy machine.
   private async read(id: string): Promise<ContainerRecord | undefined> {
-    try {
-      return JSON.parse(readFileSync(this.recordPath(id), 'utf8')) as ContainerRecord;
-    } catch {
-      return undefined;
+    const file = this.recordPath(id);
+    for (const f of [file, file + NEXT]) {
+      try {
+        return JSON.parse(readFileSync(f, 'utf8')) as ContainerRecord;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+      }
     }
+    return undefined;
   }
 
   /**
@@ -101,16 +134,21 @@ export class ContainerService {
    */
   private writeState(rec: ContainerRecord): void {
     const file = this.recordPath(rec.id);
-    const tmp = tempPathFor(file);
-    writeFileSync(tmp, JSON.stringify(rec, null, 1));
-    renameSync(tmp, file);
+    // Not renamed over the old record: ext4 takes a rename over an existing file for a replace without
+    // fsync and starts writing the new file out at once (auto_da_alloc, Documentation/admin-guide/ext4.rst),
+    // which on a busy disk waits behind everyone's I/O, milliseconds per state change. The old record is
+    // unlinked first instead; a crash between the two leaves the new one under NEXT, where read() looks.
+    const next = file + NEXT;
+    writeFileSync(next, JSON.stringify(rec, null, 1));
+    rmSync(file, { force: true });
+    renameSync(next, file);
   }
 
   /** Every container record on disk; directories without a record (a create that died) are skipped. */
   async all(): Promise<ContainerRecord[]> {
     let ids: string[];
     try {
-      ids = readdirSync(this.dir);
+      ids = readdirSync(this.dir).filter((n) => !n.startsWith(TEMP_PREFIX)); // removed, being deleted
     } catch {
       ids = [];
     }
@@ -121,6 +159,9 @@ export class ContainerService {
   /** By full id, unique id prefix, or name (with or without a leading slash), as Docker resolves them. */
   async resolve(idOrName: string): Promise<ContainerRecord> {
     const key = idOrName.replace(/^\//, '');
+    // A full ID (what the protocol's callers mostly send) names one record: no need to read them all.
+    const byId = /^[0-9a-f]{64}$/.test(key) ? await this.read(key) : undefined;
+    if (byId) return this.refresh(byId);
     const all = await this.all();
     const exact = all.find((c) => c.id === key || c.name === key);
     if (exact) return this.refresh(exact);
@@ -145,7 +186,7 @@ export class ContainerService {
   }
 
   private async markExited(rec: ContainerRecord, exit: ExitStatus, error = ''): Promise<ContainerRecord> {
-    return withLock(this.recordPath(rec.id) + '.lock', async () => {
+    return this.serialized(rec.id, async () => {
       const cur = await this.read(rec.id);
       // Removed meanwhile (or already marked): never write a record back from a stale copy, which would
       // resurrect a removed container.
@@ -161,7 +202,20 @@ export class ContainerService {
   /** --rm: remove once every log reader that was following has reached the end (bounded wait). */
   private async removeWhenRead(rec: ContainerRecord): Promise<void> {
     const held = () => (this.holds.get(rec.id) ?? 0) + (this.holds.get(rec.name) ?? 0) > 0;
-    for (let waited = 0; held() && waited < 30_000; waited += 20) await sleep(20);
+    // Woken by each release, so the removal follows the last reader at once (a client that reads to
+    // the end and asks again finds the container gone).
+    const deadline = Date.now() + 30_000;
+    while (held() && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.released.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, deadline - Date.now());
+        this.released.add(wake);
+      });
+    }
     await this.remove(rec.id, { force: true }).catch(() => undefined);
   }
 
@@ -176,6 +230,7 @@ export class ContainerService {
       const n = (this.holds.get(k) ?? 1) - 1;
       if (n > 0) this.holds.set(k, n);
       else this.holds.delete(k);
+      for (const wake of [...this.released]) wake();
     };
   }
 
@@ -200,8 +255,31 @@ export class ContainerService {
     return w;
   }
 
-  /** At engine start: pick up every container that was running (their monitors kept going). */
+  /** Idempotent: a snapshot already gone is fine. */
+  private async removeSnapshot(id: string): Promise<void> {
+    await this.deps.snapshotter.remove(id).catch((err) => {
+      if (!isKind(err, 'NotFound')) throw err;
+    });
+  }
+
+  /** Finishes removals a crash cut short: directories renamed out of sight (remove), their snapshots. */
+  private async sweepRemoved(): Promise<void> {
+    for (const name of readdirSafe(this.dir)) {
+      if (!isStaleTemp(name)) continue;
+      const id = /^\.tmp-\d+-[0-9a-f]{12}-([0-9a-f]{64})$/.exec(name)?.[1];
+      try {
+        if (id) await this.removeSnapshot(id);
+      } catch {
+        continue; // kept, to be tried again at the next start
+      }
+      await fs.rm(path.join(this.dir, name), { recursive: true, force: true }).catch(() => undefined);
+    }
+    await sweepRunDirs();
+  }
+
+  /** At engine start: finish cut-short removals, pick up every container that was running (their monitors kept going). */
   async reconcile(): Promise<void> {
+    await this.sweepRemoved();
     for (const rec of await this.all()) {
       if (rec.state.status === 'running') await this.refresh(rec);
       else if (rec.state.status === 'removing') await this.remove(rec.id, { force: true }).catch(() => undefined);
@@ -209,7 +287,13 @@ export class ContainerService {
   }
 
   private async imageConfig(img: ImageRecord): Promise<ImageConfig> {
-    return JSON.parse((await this.deps.content.read(img.config.digest, 4 * 1024 * 1024)).toString('utf8')) as ImageConfig;
+    // Content-addressed, so never stale: a build's RUN steps and repeated runs read one config each time.
+    const cached = this.configs.get(img.config.digest);
+    if (cached) return cached;
+    const config = JSON.parse((await this.deps.content.read(img.config.digest, 4 * 1024 * 1024)).toString('utf8')) as ImageConfig;
+    if (this.configs.size >= 32) this.configs.delete(this.configs.keys().next().value!);
+    this.configs.set(img.config.digest, config);
+    return config;
   }
 
   async create(opts: CreateOptions): Promise<ContainerRecord> {
@@ -240,7 +324,7 @@ export class ContainerService {
     const workingDir = opts.workingDir || c.WorkingDir || '/';
     if (!workingDir.startsWith('/')) throw invalidArgument(`the working directory "${workingDir}" is invalid: it needs to be an absolute path`);
 
-    return withLock(path.join(this.dir, '.names.lock'), async () => {
+    return this.serialized(NAMES, async () => {
       const all = await this.all();
       let name = opts.name?.replace(/^\//, '');
       if (name !== undefined) {
@@ -290,8 +374,12 @@ export class ContainerService {
           state: initialState(),
         };
         // The one durable write: a created container outlives a power loss, as Docker's config does
-        // (moby ioutils.AtomicWriteFile). Its state changes after this need not (see writeState).
-        writeFileAtomicSync(this.recordPath(rec.id), JSON.stringify(rec, null, 1));
+        // (moby ioutils.AtomicWriteFile). Its state changes after this need not (see writeState). One
+        // that lives for a single run (--rm, a build's RUN step) has nothing to keep over a power loss
+        // (dockerd removes an --rm container it finds at start), and skips the fsync.
+        const text = JSON.stringify(rec, null, 1);
+        if (opts.autoRemove || opts.labels?.['silo.build'] === 'step') writeFileSync(this.recordPath(rec.id), text);
+        else writeRecordSynced(this.recordPath(rec.id), text);
         this.deps.events.emit('container', 'create', id, { name, image: opts.image });
         return rec;
       } catch (err) {
@@ -322,8 +410,25 @@ export class ContainerService {
     return rec;
   }
 
-  /** Resolves with the exit status once the container is not running (Docker's `wait`). */
-  async wait(idOrName: string): Promise<ExitStatus> {
+  /**
+   * Resolves with the exit status once the container is not running (Docker's `wait`); with `removed`,
+   * once it is gone as well (condition=removed: what `docker run --rm` waits for, so nothing is left).
+   */
+  async wait(idOrName: string, opts: { removed?: boolean } = {}): Promise<ExitStatus> {
+    if (!opts.removed) return this.waitExit(idOrName);
+    const { id } = await this.resolve(idOrName);
+    const destroyed = this.nextEvent(id, 'destroy');
+    try {
+      const status = await this.waitExit(id);
+      // Subscribed before looking: a removal between the two is seen by one or the other.
+      if (await this.resolve(id).then(() => true, () => false)) await destroyed.promise;
+      return status;
+    } finally {
+      destroyed.dispose();
+    }
+  }
+
+  private async waitExit(idOrName: string): Promise<ExitStatus> {
     const nextDie = this.nextDie(idOrName);
     let rec = await this.resolve(idOrName);
     if (rec.state.status === 'created') {
@@ -337,6 +442,21 @@ export class ContainerService {
       rec = (await this.read(rec.id)) ?? rec;
     }
     return { exitCode: rec.state.exitCode, oomKilled: rec.state.oomKilled, finishedAt: rec.state.finishedAt };
+  }
+
+  /** The next event `action` of a container, by full id (what the Docker API's waits watch for). */
+  nextEvent(id: string, action: 'die' | 'destroy'): { promise: Promise<Record<string, string>>; dispose(): void } {
+    let dispose = () => {};
+    const promise = new Promise<Record<string, string>>((resolve) => {
+      const sub = this.deps.events.onEvent((e) => {
+        if (e.type === 'container' && e.id === id && e.action === action) {
+          sub.dispose();
+          resolve(e.attributes);
+        }
+      });
+      dispose = () => sub.dispose();
+    });
+    return { promise, dispose };
   }
 
   /** The next `die` event of a container, by id or name (the record may be gone by then with --rm). */
@@ -414,23 +534,24 @@ export class ContainerService {
     // The monitor holds the root filesystem's mount until it has released it; an exit record that says
     // so (silo-monitor.c writes it after unmounting) leaves nothing to wait for.
     if (!exit?.released) await untilGone(cur.state.monitorPid || rec.state.monitorPid, 3000);
-    // Mark first, so a crash mid-way is finished at the next start instead of leaving a half container.
-    cur.state.status = 'removing';
-    try {
-      this.writeState(cur);
-    } catch {
-      /* the directory is going anyway */
-    }
     // The monitor deletes the runtime's state before it writes the exit record; only a monitor that
     // died without one leaves state behind.
     if (!exit && cur.state.startedAt !== initialState().startedAt) await this.deps.runtime.delete(rec.id);
-    // Idempotent, so an interrupted removal can be finished (at the next start, by reconcile).
-    await this.deps.snapshotter.remove(rec.id).catch((err) => {
-      if (!isKind(err, 'NotFound')) throw err;
-    });
-    // The record goes with its directory: until the very end it says 'removing'. Synchronous: a dozen
-    // small files, where the thread pool's round trip per file costs more than the unlink.
-    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+    // The record goes first, with its directory, by one rename out of sight: the container is gone at
+    // once and whole. The temp name keeps the ID, so a crash before the snapshot is gone too is
+    // finished by the next engine's reconcile (sweepRemoved); the dozen files are deleted after the
+    // answer. Where the rename fails (a file still open, on Windows), they go in place, last.
+    const doomed = tempPathFor(dir);
+    let moved = false;
+    try {
+      renameSync(dir, doomed);
+      moved = true;
+    } catch {
+      /* removed in place below */
+    }
+    await this.removeSnapshot(rec.id);
+    if (moved) void fs.rm(doomed, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }).catch(() => undefined);
+    else rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     await removeRunDir(dir);
     this.deps.events.emit('container', 'destroy', rec.id, { name: rec.name, image: rec.image });
     return rec.id;
@@ -574,4 +695,34 @@ async function untilGone(pid: number, timeoutMs: number): Promise<void> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A new file, synced, then renamed into place: moby's AtomicWriteFile for a container's config (pkg/ioutils
+ * fswriters.go atomicFileWriter.Close: Sync, then Rename). The directory is not synced, as there: on
+ * the run path a second journal commit costs as much as the first.
+ */
+function writeRecordSynced(target: string, data: string): void {
+  const tmp = tempPathFor(target);
+  try {
+    const fd = openSync(tmp, 'wx', 0o644);
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }

@@ -1,15 +1,17 @@
 // The Linux Runtime: crun (runc as fallback) under one silo-monitor process per container.
 // The engine writes the OCI bundle, starts the monitor detached (its own session, so it outlives the
-// engine), and reads the monitor's one-line start-up report from fd 3.
+// engine) through the monitor launcher (monitorLauncher.ts), and reads the monitor's one-line start-up
+// report from fd 3.
 import { spawn } from 'node:child_process';
 import { promises as fs, closeSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { invalidArgument, notFound, SiloError } from '../../errors';
-import { containerFiles, execFiles, makeRunDir, type MonitorReport } from '../../runtime/monitor';
+import { containerFiles, execFiles, makeRunDir, runDir, type MonitorReport } from '../../runtime/monitor';
 import type { ContainerIO, ContainerSpec, ProcessSpec, Runtime, Started } from '../../runtime/runtime';
 import type { Mount } from '../../layers/snapshotter';
 import { linuxHost, type LinuxHost } from './host';
 import { execProcess, ociSpec, type ImageFileReader } from './ociSpec';
+import { LauncherUnavailable, MonitorLauncher } from './monitorLauncher';
 
 const RUNTIME_ROOT = '/run/silo/runtime';
 
@@ -88,8 +90,29 @@ function writeEtcFiles(dir: string, spec: ContainerSpec) {
   return files;
 }
 
+/** Starts the monitor through the launcher (or, if that never came up, by a spawn) and reads its start-up report. */
+async function launchMonitor(host: LinuxHost, launcher: MonitorLauncher, args: string[], monitorLog: string, what: 'container' | 'exec process'): Promise<Started> {
+  let launched;
+  try {
+    launched = await launcher.launch(args, monitorLog);
+  } catch (err) {
+    if (err instanceof LauncherUnavailable) return spawnMonitor(host, args, monitorLog, what);
+    throw err;
+  }
+  let parsed: MonitorReport | undefined;
+  try {
+    parsed = JSON.parse(launched.report) as MonitorReport;
+  } catch {
+    parsed = undefined;
+  }
+  // The launcher answers for a monitor that failed only once it has exited: its mount namespace
+  // (holding the root filesystem) is gone before the caller removes the snapshot.
+  if (parsed && 'pid' in parsed) return { pid: parsed.pid, monitorPid: launched.monitorPid };
+  throw startError(parsed, what);
+}
+
 /** Spawns the monitor and waits for its start-up report on fd 3. */
-function launchMonitor(host: LinuxHost, args: string[], monitorLog: string, what: 'container' | 'exec process'): Promise<Started> {
+function spawnMonitor(host: LinuxHost, args: string[], monitorLog: string, what: 'container' | 'exec process'): Promise<Started> {
   return new Promise((resolve, reject) => {
     let logFd: number;
     try {
@@ -138,11 +161,13 @@ function startError(report: { error: string; exitCode: number } | undefined, wha
 
 export class OciRuntime implements Runtime {
   private readonly host: LinuxHost;
+  private readonly launcher: MonitorLauncher;
   readonly name: string;
 
   constructor(host: LinuxHost = linuxHost()) {
     this.host = host;
     this.name = host.runtimeName;
+    this.launcher = new MonitorLauncher(host.monitorPath);
   }
 
   private commonArgs(mode: 'create' | 'exec'): string[] {
@@ -156,15 +181,20 @@ export class OciRuntime implements Runtime {
 
   async start(spec: ContainerSpec, io: ContainerIO): Promise<Started> {
     const files = containerFiles(io.dir);
-    mkdirSync(path.join(files.bundle, 'rootfs'), { recursive: true });
-    const etcFiles = writeEtcFiles(io.dir, spec);
-    const config = ociSpec(spec, { etcFiles, readImageFile: overlayFileReader(spec.rootfs), consoleSize: io.consoleSize });
-    writeFileSync(path.join(files.bundle, 'config.json'), JSON.stringify(config));
-    rmSync(files.exit, { force: true });
+    // What is made afresh at every start (the bundle, the /etc files, the runtime's pid file and log)
+    // lives in the run dir, beside the control socket, as containerd keeps its bundles under /run: a
+    // tmpfs on most hosts, where each file costs a fraction of one on the data root's file system.
     await makeRunDir(io.dir);
+    const run = runDir(io.dir);
+    const bundle = files.bundle;
+    mkdirSync(path.join(bundle, 'rootfs'), { recursive: true });
+    const etcFiles = writeEtcFiles(run, spec);
+    const config = ociSpec(spec, { etcFiles, readImageFile: overlayFileReader(spec.rootfs), consoleSize: io.consoleSize });
+    writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+    rmSync(files.exit, { force: true });
     const args = [
-      'create', '--id', spec.id, ...this.commonArgs('create'), '--bundle', files.bundle,
-      '--log', files.log, '--exit', files.exit, '--socket', files.socket,
+      'create', '--id', spec.id, ...this.commonArgs('create'), '--bundle', bundle,
+      '--log', files.log, '--exit', files.exit, '--socket', files.socket, '--state-dir', run,
       ...overlayMountArgs(spec.rootfs),
     ];
     if (spec.process.terminal) args.push('--terminal');
@@ -176,7 +206,7 @@ export class OciRuntime implements Runtime {
       const ip = p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp;
       args.push('--port', `${ip}:${p.hostPort}:${p.containerPort}`);
     }
-    return launchMonitor(this.host, args, files.monitorLog, 'container');
+    return launchMonitor(this.host, this.launcher, args, files.monitorLog, 'container');
   }
 
   async exec(spec: ContainerSpec, execId: string, proc: ProcessSpec, io: ContainerIO): Promise<Started> {
@@ -188,7 +218,7 @@ export class OciRuntime implements Runtime {
     if (proc.terminal) args.push('--terminal');
     if (proc.stdin) args.push('--stdin');
     try {
-      return await launchMonitor(this.host, args, files.monitorLog, 'exec process');
+      return await launchMonitor(this.host, this.launcher, args, files.monitorLog, 'exec process');
     } catch (err) {
       if (err instanceof SiloError && /does not exist|not running/i.test(err.message)) throw notFound(`container ${spec.id} is not running`);
       throw err;

@@ -5,6 +5,7 @@
 //   layersDir/<chainID hex>/layer.json   { chainID, parent, size }
 //   snapshotsDir/<key>/upper/, work/     the container's writes and overlayfs' scratch dir
 //   snapshotsDir/<key>/snapshot.json     { key, parent }
+//   snapshotsDir/<key>/init -> ../.init  the runtime's mount points (one shared, read-only lower dir)
 //
 // A layer appears only complete: it is unpacked into a temp dir beside the others and renamed into
 // place (rename(2) is atomic within one file system). A stopped container's upper dir can itself become
@@ -24,7 +25,7 @@ import { readLayeredFile, relativeInRoot, type LayeredFile } from '../../layers/
 import type { Mount, Snapshotter, StagedLayer } from '../../layers/snapshotter';
 import { OVERLAY_OPAQUE_XATTR, type SpecialFiles } from '../../layers/special';
 import { chainHex, checkKey, SNAPSHOT_KEY } from '../../layers/snapshotKeys';
-import { fsyncDirSync, TEMP_PREFIX, writeFileAtomicSync } from '../../store/atomic';
+import { fsyncDirSync, processExists, TEMP_PREFIX, writeFileAtomicSync } from '../../store/atomic';
 import { syncFileSystem } from './libc';
 import { knownAncestry, layerChain } from '../../layers/layerChain';
 
@@ -49,8 +50,16 @@ function readRecord<T>(file: string): T | undefined {
   }
 }
 
+function layerRecordOf(chainID: string, parent: string | undefined, size: number): LayerRecord {
+  return { chainID, ...(parent !== undefined ? { parent } : {}), size };
+}
+
+/** The shared init layer's name in snapshotsDir: never a snapshot key (those start with a letter or digit). */
+const SHARED_INIT = '.init';
+
 export class OverlaySnapshotter implements Snapshotter {
   readonly name = 'overlayfs';
+  private sharedInitReady = false;
 
   constructor(
     private readonly layersDir: string,
@@ -116,15 +125,15 @@ export class OverlaySnapshotter implements Snapshotter {
     }
   }
 
-  private commitStaged(tmp: string, bytes: number, chainID: string, parent: string | undefined): { size: number } {
+  /** `synced`: tmp already holds its layer.json, on disk with everything else (commitSnapshot's syncfs). */
+  private commitStaged(tmp: string, bytes: number, chainID: string, parent: string | undefined, synced = false): { size: number } {
     const dir = this.layerDir(chainID);
     const existing = this.layerRecord(chainID);
     if (existing) return { size: existing.size };
     if (parent !== undefined && !this.layerRecord(parent)) {
       throw failedPrecondition(`parent layer ${parent} of ${chainID} is not unpacked`, 'commit the layers of an image from the bottom up');
     }
-    const record: LayerRecord = { chainID, ...(parent !== undefined ? { parent } : {}), size: bytes };
-    writeRecord(path.join(tmp, 'layer.json'), record);
+    if (!synced) writeRecord(path.join(tmp, 'layer.json'), layerRecordOf(chainID, parent, bytes));
     try {
       fs.renameSync(tmp, dir);
     } catch (err) {
@@ -161,18 +170,24 @@ export class OverlaySnapshotter implements Snapshotter {
     fs.rmSync(doomed, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   }
 
+  // A container's snapshot is scratch, as Docker's overlay2 treats it (moby daemon/graphdriver/overlay2
+  // create() writes its dirs and files without a sync): nothing here is fsynced, and a host crash may
+  // lose a snapshot that was just made, which reads as absent then. Every file operation on the data
+  // root's file system is on the path of `run`: as few as possible (the init layer is shared).
   async prepare(key: string, parent: string | undefined): Promise<Mount[]> {
     checkKey(key);
     const dir = path.join(this.snapshotsDir, key);
     if (fs.existsSync(dir)) throw alreadyExists(`snapshot ${key} already exists`, 'remove it first');
     this.chain(parent); // every layer present
-    fs.mkdirSync(this.snapshotsDir, { recursive: true, mode: 0o700 });
+    this.ensureSharedInit();
     const tmp = path.join(this.snapshotsDir, tempName());
     try {
-      for (const sub of ['upper', 'work', 'empty']) fs.mkdirSync(path.join(tmp, sub), { recursive: true, mode: 0o755 });
-      makeInitLayer(path.join(tmp, 'init'));
+      fs.mkdirSync(tmp, { mode: 0o755 });
+      // An image without layers still needs one lower dir besides the init layer's mount points.
+      for (const sub of parent === undefined ? ['upper', 'work', 'empty'] : ['upper', 'work']) fs.mkdirSync(path.join(tmp, sub), { mode: 0o755 });
+      fs.symlinkSync(path.join('..', SHARED_INIT), path.join(tmp, 'init'));
       const record: SnapshotRecord = { key, ...(parent !== undefined ? { parent } : {}) };
-      writeRecord(path.join(tmp, 'snapshot.json'), record);
+      fs.writeFileSync(path.join(tmp, 'snapshot.json'), JSON.stringify(record) + '\n');
       fs.renameSync(tmp, dir);
     } catch (err) {
       fs.rmSync(tmp, { recursive: true, force: true });
@@ -181,15 +196,59 @@ export class OverlaySnapshotter implements Snapshotter {
       }
       throw err;
     }
-    fsyncDirSync(this.snapshotsDir);
     return this.mounts(key);
+  }
+
+  /**
+   * The init layer every snapshot links to as its top lower dir: made once per data root, in a temp dir
+   * renamed into place, so it is whole whenever it exists (a rename is journaled after the entries it
+   * moves). Lower dirs are never written through overlayfs, so one copy serves every container.
+   */
+  private ensureSharedInit(): void {
+    if (this.sharedInitReady) return;
+    fs.mkdirSync(this.snapshotsDir, { recursive: true, mode: 0o700 });
+    const shared = path.join(this.snapshotsDir, SHARED_INIT);
+    if (!fs.existsSync(path.join(shared, 'etc', 'resolv.conf'))) {
+      const tmp = path.join(this.snapshotsDir, tempName());
+      try {
+        makeInitLayer(tmp);
+        fs.renameSync(tmp, shared);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err; // another engine made it first
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+    }
+    this.sharedInitReady = true;
+    this.sweep();
+  }
+
+  /** Deletes what a crashed engine left behind: temp dirs of dead processes (half-made or half-removed snapshots). */
+  private sweep(): void {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.snapshotsDir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const pid = /^\.tmp-(\d+)-/.exec(name)?.[1];
+      if (pid === undefined || Number(pid) === process.pid || processExists(Number(pid))) continue;
+      void fs.promises.rm(path.join(this.snapshotsDir, name), { recursive: true, force: true }).catch(() => undefined);
+    }
   }
 
   private snapshot(key: string): { dir: string; record: SnapshotRecord } {
     checkKey(key);
     const dir = path.join(this.snapshotsDir, key);
-    const record = readRecord<SnapshotRecord>(path.join(dir, 'snapshot.json'));
-    if (!record) throw notFound(`snapshot ${key} does not exist`);
+    let record: SnapshotRecord | undefined;
+    try {
+      record = readRecord<SnapshotRecord>(path.join(dir, 'snapshot.json'));
+    } catch {
+      record = undefined; // written unsynced, and a crash emptied it: the snapshot is lost
+    }
+    if (!record) throw notFound(`snapshot ${key} does not exist`, 'remove the container and create it again');
     return { dir, record };
   }
 
@@ -259,10 +318,12 @@ export class OverlaySnapshotter implements Snapshotter {
       // The snapshot stays whole (mounts, changes, remove work), now empty.
       fs.mkdirSync(upper, { mode: 0o755 });
       const size = contentBytes(path.join(tmp, 'fs'));
-      // The container wrote its files without syncing them: one syncfs puts all of them on disk before
-      // the layer's record can appear (commitStaged writes it synced, then renames into place).
+      // The container wrote its files without syncing them: one syncfs puts all of them on disk, the
+      // layer's record with them (written first, so no fsync of its own), before the rename into place
+      // makes the layer appear (commitStaged).
+      fs.writeFileSync(path.join(tmp, 'layer.json'), JSON.stringify(layerRecordOf(chainID, parent, size)) + '\n');
       syncFileSystem(tmp);
-      return this.commitStaged(tmp, size, chainID, parent);
+      return this.commitStaged(tmp, size, chainID, parent, true);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true }); // a no-op after the rename
     }
@@ -317,11 +378,20 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async remove(key: string): Promise<void> {
-    const { dir } = this.snapshot(key);
+    checkKey(key);
+    const dir = path.join(this.snapshotsDir, key);
+    // Out of sight at once (one rename; a snapshot whose record a crash lost goes too), deleted after
+    // the caller has its answer: the tree's unlinks are file system journal work nobody waits for. A
+    // crash mid-way leaves a temp dir, which the next engine's sweep deletes.
     const doomed = path.join(this.snapshotsDir, tempName());
-    fs.renameSync(dir, doomed);
+    try {
+      fs.renameSync(dir, doomed);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`snapshot ${key} does not exist`);
+      throw err;
+    }
     // Retried: the overlay's own files may still be settling while its last user (a monitor) exits.
-    fs.rmSync(doomed, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+    void fs.promises.rm(doomed, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }).catch(() => undefined);
   }
 
   async list(): Promise<{ layers: string[]; snapshots: string[] }> {
