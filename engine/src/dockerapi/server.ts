@@ -36,7 +36,8 @@ export function dockerRouter(): Router {
   return new Router([...systemRoutes, ...distributionRoutes, ...buildRoutes, ...execRoutes, ...statsRoutes, ...archiveRoutes, ...containerRoutes, ...imageRoutes, ...networkRoutes]);
 }
 
-function makeServer(engine: Engine): http.Server {
+/** The HTTP server over the routes, not yet listening (deferredServer.ts hands it connections). */
+export function makeServer(engine: Engine): http.Server {
   const router = dockerRouter();
   const server = http.createServer({ keepAliveTimeout: 30_000, requestTimeout: 0 }, (req, res) => {
     void router.dispatch(engine, req, new HttpReply(res, req));

@@ -5,7 +5,8 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isKind, notFound, SiloError } from '../errors';
-import { Builder, withRemovalFailure, type BuildDeps, type BuildOptions } from '../build/builder';
+import type * as BuilderModule from '../build/builder';
+import type { BuildDeps, BuildOptions } from '../build/builder';
 import { BuildCache } from '../build/cache';
 import type { Snapshotter } from '../layers/snapshotter';
 import type { ImageStore } from '../image/store';
@@ -34,6 +35,9 @@ export class BuildService {
   }
 
   async build(opts: BuildOptions, onEvent: (e: BuildEvent) => void, signal?: AbortSignal): Promise<BuildResult> {
+    // The builder (and Dockerfile parsing, URL fetching) loads at the first build: an engine that never
+    // builds never holds its code (engine idle memory target).
+    const { Builder, withRemovalFailure } = require('../build/builder') as typeof BuilderModule;
     const dockerfile = opts.dockerfile ? path.resolve(opts.dockerfile) : path.join(opts.context, 'Dockerfile');
     const text = await fs.readFile(dockerfile, 'utf8').catch(() => {
       throw notFound(`unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dockerfile}: no such file or directory`, 'give the Dockerfile with -f, or put one in the context');

@@ -15,7 +15,7 @@ import { BuildService } from './build';
 import { ContainerService } from './containers';
 import { EventBus } from './events';
 import { ImageService } from './images';
-import { DistributionService } from './distribution';
+import type * as Distribution from './distribution';
 
 import { API_VERSION, VERSION } from '../version';
 
@@ -46,8 +46,7 @@ export class Engine {
   readonly images: ImageService;
   readonly containers: ContainerService;
   readonly builds: BuildService;
-  /** pull, push, login, logout (registry/). */
-  readonly distribution: DistributionService;
+  private distributionService?: Distribution.DistributionService;
   /** Image IDs that containers use: kept in memory, since image removal asks synchronously. */
   private imagesInUse = new Set<string>();
 
@@ -66,7 +65,6 @@ export class Engine {
       isBuildStep: (id) => this.builds.cache.imagesSync().has(id),
       events: this.events,
     });
-    this.distribution = new DistributionService({ root, content: this.content, images: this.imageStore, imageService: this.images, snapshotter: platform.snapshotter, os: platform.os });
     this.containers = new ContainerService({
       root,
       content: this.content,
@@ -91,6 +89,18 @@ export class Engine {
     this.events.onEvent((e) => {
       if (e.type === 'container' && (e.action === 'create' || e.action === 'destroy')) void this.refreshImagesInUse();
     });
+  }
+
+  /**
+   * pull, push, login, logout (registry/). Made at first use: the registry client (HTTP, TLS, auth) is
+   * code most idle engines never run, and code that never loads costs no memory.
+   */
+  get distribution(): Distribution.DistributionService {
+    if (!this.distributionService) {
+      const { DistributionService } = require('./distribution') as typeof Distribution;
+      this.distributionService = new DistributionService({ root: this.root, content: this.content, images: this.imageStore, imageService: this.images, snapshotter: this.platform.snapshotter, os: this.platform.os });
+    }
+    return this.distributionService;
   }
 
   private async refreshImagesInUse(): Promise<void> {
