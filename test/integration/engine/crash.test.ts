@@ -7,11 +7,8 @@ import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { SiloFixture } from '../../fixtures/fixtureSilo';
 
-let silo: SiloFixture;
-before(() => {
-  silo = new SiloFixture();
-  silo.importBusybox();
-});
+const silo = new SiloFixture();
+before(() => silo.importBusybox());
 after(() => silo.dispose());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,11 +9,8 @@ import * as path from 'node:path';
 import { runDir } from '../../../engine/src/runtime/monitor';
 import { SiloFixture } from '../../fixtures/fixtureSilo';
 
-let silo: SiloFixture;
-before(() => {
-  silo = new SiloFixture();
-  silo.importBusybox();
-});
+const silo = new SiloFixture();
+before(() => silo.importBusybox());
 after(() => silo.dispose());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
