@@ -90,7 +90,9 @@ const engine: Command = {
     // Containers keep running: their monitors do not depend on the engine.
     await relay?.close();
     await running.close();
-    return 0;
+    // Sessions still open (a `docker attach`'s connection to its container's monitor, the monitor
+    // launcher's pipes) would keep the event loop, and so a stopped engine, alive.
+    process.exit(0);
   },
 };
 

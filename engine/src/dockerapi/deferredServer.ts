@@ -9,6 +9,7 @@ import type * as Server from './server';
 import type { Engine } from '../service/engine';
 import { listenOwnerOnly } from '../rpc/paths';
 import { dockerHostOf, isPipeAddress } from './endpoint';
+import { trackConnections } from './connections';
 export { dockerApiAddress } from './endpoint';
 export type { DockerApiServer } from './server';
 
@@ -16,7 +17,11 @@ function loadServer(): typeof Server {
   return require('./server') as typeof Server;
 }
 
-/** server.ts listenDockerApi, with the HTTP server made at the first connection. */
+/**
+ * Listens on `address` (endpoint.ts dockerApiAddress): a Unix socket created owner-only (an old socket
+ * file there is replaced), or a Windows named pipe with libuv's default DACL (a pipe of that name
+ * already served by anyone is an error, never shared). The HTTP server is made at the first connection.
+ */
 export async function listenDockerApi(engine: Engine, address: string): Promise<Server.DockerApiServer> {
   let httpServer: http.Server | undefined;
   // Half-open as node:http's own listener is (lib/_http_server.js): `docker attach` and `exec` close
@@ -30,11 +35,12 @@ export async function listenDockerApi(engine: Engine, address: string): Promise<
     }
     httpServer.emit('connection', socket);
   });
+  const connections = trackConnections(server);
   await listenOwnerOnly(server, address);
   return {
     address: dockerHostOf(address),
     async close() {
-      httpServer?.closeAllConnections();
+      connections.destroyAll();
       // Stops its connection checks; it was never listening, so the callback's error is expected.
       httpServer?.close(() => undefined);
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -2,10 +2,8 @@
 // (<root>/docker.sock), beside the engine protocol's socket, or on Windows on Silo's own named pipe
 // (endpoint.ts says who may open it). TCP only when asked, and then loopback only.
 // Every route calls the same Engine services the JSON-RPC server calls.
-import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { invalidArgument } from '../errors';
 import type { Engine } from '../service/engine';
@@ -21,9 +19,7 @@ import { Router } from './router';
 import { statsRoutes } from './stats';
 import { systemRoutes } from './system';
 import { isLoopbackHost } from './tcpAddress';
-
-import { listenOwnerOnly } from '../rpc/paths';
-import { dockerHostOf, isPipeAddress } from './endpoint';
+import { trackConnections } from './connections';
 export { dockerApiAddress } from './endpoint';
 
 export interface DockerApiServer {
@@ -53,23 +49,6 @@ export function makeServer(engine: Engine): http.Server {
   return server;
 }
 
-/**
- * Listens on `address` (endpoint.ts dockerApiAddress): a Unix socket created owner-only (an old socket
- * file there is replaced), or a Windows named pipe with libuv's default DACL (a pipe of that name
- * already served by anyone is an error, never shared).
- */
-export async function listenDockerApi(engine: Engine, address: string): Promise<DockerApiServer> {
-  const server = makeServer(engine);
-  await listenOwnerOnly(server, address);
-  return {
-    address: dockerHostOf(address),
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (!isPipeAddress(address)) await fs.rm(address, { force: true });
-    },
-  };
-}
 
 /** TCP, only when asked and only on a loopback address: the API runs containers as root. */
 export async function listenDockerApiTcp(engine: Engine, host: string, port: number): Promise<DockerApiServer> {
@@ -77,6 +56,7 @@ export async function listenDockerApiTcp(engine: Engine, host: string, port: num
     throw invalidArgument(`the Docker API listens on loopback only, not ${host}`, 'use 127.0.0.1');
   }
   const server = makeServer(engine);
+  const connections = trackConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -85,7 +65,7 @@ export async function listenDockerApiTcp(engine: Engine, host: string, port: num
   return {
     address: `tcp://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`,
     async close() {
-      server.closeAllConnections();
+      connections.destroyAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -242,3 +242,21 @@ test('a pull from a registry that is not there fails in the stream with the reas
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /cannot reach 127\.0\.0\.1:1/);
 });
+
+test('an engine asked to stop stops with a `docker attach` open: the attach ends, the container keeps running', { skip: !haveCli && 'docker CLI missing' }, async () => {
+  ok(['run', '-d', '--name', 'attached', 'busybox', 'sh', '-c', 'while true; do echo tick; sleep 0.2; done']);
+  const attach = spawn(NEW_CLI, ['attach', 'attached'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise((r) => attach.stdout.once('data', r));
+  const pid = silo.enginePid()!;
+  process.kill(pid, 'SIGTERM');
+  // The hijacked connection is the API's to end: a server that waits for it never closes.
+  const deadline = Date.now() + 10_000;
+  while (existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) {
+    assert.ok(Date.now() < deadline, 'the engine is still running 10 s after SIGTERM');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => (attach.exitCode !== null ? r(undefined) : attach.once('exit', r)));
+  // The next command starts a new engine, which finds the container still running.
+  assert.match(silo.ok(['ps']), /attached/);
+  silo.ok(['rm', '-f', 'attached']);
+});
