@@ -237,7 +237,7 @@ int main(int argc, char **argv) {
       ssize_t n = read(sock, chunk, sizeof chunk);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        restore_terminal();
+        restore_terminal();  // before the message: a raw terminal would not return the carriage
         fputs("silo: the engine stopped while handling this request: run the command again (the engine restarts), and see engine.log in the data root if it recurs\n", stderr);
         finish(1);
       }

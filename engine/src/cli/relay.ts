@@ -66,7 +66,7 @@ interface Hello {
   env: NodeJS.ProcessEnv;
 }
 
-export function parseHello(payload: Buffer): Hello {
+function parseHello(payload: Buffer): Hello {
   const fields = payload.toString('utf8').split('\0');
   if (fields[fields.length - 1] === '') fields.pop();
   if (fields[0] !== HELLO_TAG) throw new Error(`unknown front protocol "${fields[0]?.slice(0, 40)}"`);
@@ -137,7 +137,7 @@ const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGQUIT:
 
 /** Serves one front connection: its hello, then one command. */
 function serveFront(socket: net.Socket, root: string): void {
-  let session: { input: RelayedInput; out: RelayedOutput; err: RelayedOutput; term: Terminal; abort: AbortController; interrupts: Set<() => void> } | undefined;
+  let session: { input: RelayedInput; out: RelayedOutput; err: RelayedOutput; abort: AbortController; interrupts: Set<() => void> } | undefined;
   let ended = false;
   const end = (code: number) => {
     if (ended) return;
@@ -233,7 +233,7 @@ function serveFront(socket: net.Socket, root: string): void {
         return () => void interrupts.delete(handler);
       },
     };
-    const s = { input, out, err, term, abort, interrupts };
+    const s = { input, out, err, abort, interrupts };
     let handedOver = false;
     const handOver = () => {
       handedOver = ended = true;

@@ -1,11 +1,11 @@
 // The contract between the engine and a container's monitor process (engine/monitor/silo-monitor.c on
 // Linux): where its files are, how to talk to its control socket, how to read its exit record.
 // Platform-neutral: a Windows monitor keeps the same files and speaks the same frames.
-import { promises as fs, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { promises as fs, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isStaleTemp, tempPathFor } from '../store/atomic';
+import { removeStaleTemps, tempPathFor } from '../store/atomic';
 import type { ExitStatus } from './runtime';
 
 /**
@@ -68,15 +68,8 @@ export async function removeRunDir(containerDir: string): Promise<void> {
 }
 
 /** Deletes runtime directories whose removal a crashed engine cut short. */
-export async function sweepRunDirs(): Promise<void> {
-  const base = path.dirname(runDir('x'));
-  let names: string[];
-  try {
-    names = readdirSync(base);
-  } catch {
-    return;
-  }
-  for (const name of names) if (isStaleTemp(name)) await fs.rm(path.join(base, name), { recursive: true, force: true }).catch(() => undefined);
+export function sweepRunDirs(): Promise<void> {
+  return removeStaleTemps(path.dirname(runDir('x')));
 }
 
 type RawExit = Omit<ExitStatus, 'signal'> & { signal: string | null };

@@ -27,6 +27,12 @@ export function isStaleTemp(name: string): boolean {
   return pid === undefined || (pid !== process.pid && !processExists(pid));
 }
 
+/** Deletes the stale temp files and directories in `dir` (isStaleTemp): what crashed writers left. */
+export async function removeStaleTemps(dir: string): Promise<void> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) if (isStaleTemp(name)) await fs.rm(path.join(dir, name), { recursive: true, force: true }).catch(() => undefined);
+}
+
 /** Makes a rename or unlink in `dir` durable. Windows cannot open a directory for fsync; NTFS journals renames. */
 export async function fsyncDir(dir: string): Promise<void> {
   if (process.platform === 'win32') return;

@@ -13,7 +13,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { invalidArgument, notFound, notImplemented, unavailable } from '../errors';
-import { fsyncDir, isStaleTemp, writeFileAtomic } from './atomic';
+import { fsyncDir, removeStaleTemps, writeFileAtomic } from './atomic';
 import { lockHolder, tryLock, type HeldLock } from './lock';
 
 export interface BlobInfo {
@@ -242,9 +242,7 @@ export class ContentStore {
    */
   async removeStaleIngests(olderThan: Date = new Date()): Promise<{ count: number; bytes: number }> {
     // putBytes' temp files in blobs/ whose writer died mid-write: never blobs (hidden names), just litter.
-    for (const name of await fs.readdir(this.blobsDir).catch(() => [] as string[])) {
-      if (isStaleTemp(name)) await fs.rm(path.join(this.blobsDir, name), { force: true });
-    }
+    await removeStaleTemps(this.blobsDir);
     let names: string[];
     try {
       names = await fs.readdir(this.ingestDir);

@@ -12,7 +12,6 @@
 // a layer (commitSnapshot): overlayfs writes its upper in the very form a lower layer has (whiteouts as
 // 0/0 character devices, opaque dirs by xattr), as containerd's overlay snapshotter commits. The
 // snapshotter never mounts; the monitor does.
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -25,15 +24,16 @@ import { readLayeredFile, relativeInRoot, type LayeredFile } from '../../layers/
 import type { Mount, Snapshotter, StagedLayer } from '../../layers/snapshotter';
 import { OVERLAY_OPAQUE_XATTR, type SpecialFiles } from '../../layers/special';
 import { chainHex, checkKey, SNAPSHOT_KEY } from '../../layers/snapshotKeys';
-import { fsyncDirSync, processExists, TEMP_PREFIX, writeFileAtomicSync } from '../../store/atomic';
+import { fsyncDirSync, removeStaleTemps, tempPathFor, TEMP_PREFIX, writeFileAtomicSync } from '../../store/atomic';
 import { syncFileSystem } from './libc';
 import { knownAncestry, layerChain } from '../../layers/layerChain';
 
 interface LayerRecord { chainID: string; parent?: string; size: number }
 interface SnapshotRecord { key: string; parent?: string }
 
-function tempName(): string {
-  return `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
+/** A temp dir's path in `dir`, named as the store names its temps (store/atomic.ts), so sweeps can tell stale ones. */
+function tempIn(dir: string): string {
+  return tempPathFor(path.join(dir, 'overlay'));
 }
 
 /** A reader sees the old record or the new one (store/atomic.ts). */
@@ -98,7 +98,7 @@ export class OverlaySnapshotter implements Snapshotter {
   // so a layer unpacks into a temp dir beside the others and becomes visible by one rename.
   async stageLayer(tar: Readable, limits?: ExtractLimits): Promise<StagedLayer> {
     fs.mkdirSync(this.layersDir, { recursive: true, mode: 0o700 });
-    const tmp = path.join(this.layersDir, tempName());
+    const tmp = tempIn(this.layersDir);
     try {
       fs.mkdirSync(path.join(tmp, 'fs'), { recursive: true, mode: 0o755 });
       const { bytes } = await extractLayer(tar, path.join(tmp, 'fs'), { special: this.special, whiteouts: 'overlay', limits });
@@ -164,7 +164,7 @@ export class OverlaySnapshotter implements Snapshotter {
       }
     }
     // Out of sight first (atomic), then deleted at leisure.
-    const doomed = path.join(this.layersDir, tempName());
+    const doomed = tempIn(this.layersDir);
     fs.renameSync(dir, doomed);
     // Retried: the overlay's own files may still be settling while its last user (a monitor) exits.
     fs.rmSync(doomed, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
@@ -180,7 +180,7 @@ export class OverlaySnapshotter implements Snapshotter {
     if (fs.existsSync(dir)) throw alreadyExists(`snapshot ${key} already exists`, 'remove it first');
     this.chain(parent); // every layer present
     this.ensureSharedInit();
-    const tmp = path.join(this.snapshotsDir, tempName());
+    const tmp = tempIn(this.snapshotsDir);
     try {
       fs.mkdirSync(tmp, { mode: 0o755 });
       // An image without layers still needs one lower dir besides the init layer's mount points.
@@ -209,7 +209,7 @@ export class OverlaySnapshotter implements Snapshotter {
     fs.mkdirSync(this.snapshotsDir, { recursive: true, mode: 0o700 });
     const shared = path.join(this.snapshotsDir, SHARED_INIT);
     if (!fs.existsSync(path.join(shared, 'etc', 'resolv.conf'))) {
-      const tmp = path.join(this.snapshotsDir, tempName());
+      const tmp = tempIn(this.snapshotsDir);
       try {
         makeInitLayer(tmp);
         fs.renameSync(tmp, shared);
@@ -221,22 +221,8 @@ export class OverlaySnapshotter implements Snapshotter {
       }
     }
     this.sharedInitReady = true;
-    this.sweep();
-  }
-
-  /** Deletes what a crashed engine left behind: temp dirs of dead processes (half-made or half-removed snapshots). */
-  private sweep(): void {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.snapshotsDir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const pid = /^\.tmp-(\d+)-/.exec(name)?.[1];
-      if (pid === undefined || Number(pid) === process.pid || processExists(Number(pid))) continue;
-      void fs.promises.rm(path.join(this.snapshotsDir, name), { recursive: true, force: true }).catch(() => undefined);
-    }
+    // What a crashed engine left behind: half-made or half-removed snapshots.
+    void removeStaleTemps(this.snapshotsDir);
   }
 
   private snapshot(key: string): { dir: string; record: SnapshotRecord } {
@@ -304,7 +290,7 @@ export class OverlaySnapshotter implements Snapshotter {
     if (parent !== undefined && !this.layerRecord(parent)) throw failedPrecondition(`parent layer ${parent} of ${chainID} is not unpacked`, 'commit the layers of an image from the bottom up');
     const upper = path.join(dir, 'upper');
     fs.mkdirSync(this.layersDir, { recursive: true, mode: 0o700 });
-    const tmp = path.join(this.layersDir, tempName());
+    const tmp = tempIn(this.layersDir);
     fs.mkdirSync(tmp, { mode: 0o755 });
     try {
       try {
@@ -383,7 +369,7 @@ export class OverlaySnapshotter implements Snapshotter {
     // Out of sight at once (one rename; a snapshot whose record a crash lost goes too), deleted after
     // the caller has its answer: the tree's unlinks are file system journal work nobody waits for. A
     // crash mid-way leaves a temp dir, which the next engine's sweep deletes.
-    const doomed = path.join(this.snapshotsDir, tempName());
+    const doomed = tempIn(this.snapshotsDir);
     try {
       fs.renameSync(dir, doomed);
     } catch (err) {
