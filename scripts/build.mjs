@@ -1,4 +1,5 @@
-// Builds dist/: esbuild bundles (engine CLI, language server, VS Code client) and the C monitor.
+// Builds dist/: esbuild bundles (engine CLI, language server, VS Code client), the C monitor and front,
+// and the ISA-L gunzip library.
 // `node scripts/build.mjs [--watch]`. Type checks are separate: `npm run typecheck`.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -25,6 +26,8 @@ const entries = [
   { in: 'engine/src/cli/main.ts', out: 'silo.js', banner: '#!/usr/bin/env node' },
   // The engine itself, loaded by `silo engine` only (cli/engineBundle.ts).
   { in: 'engine/src/rpc/listen.ts', out: 'silo-engine.js' },
+  // The engine's layer worker thread (layers/layerWorker.ts): inflates, hashes and unpacks pulled layers.
+  { in: 'engine/src/layers/layerWorker.ts', out: 'silo-layer-worker.js' },
   // conditions: [] resolves packages as Node does: vscode-languageserver-types would otherwise come in as
   // ESM behind getter re-exports, making the validator's hot paths ~25% slower (bench/language-server).
   // Windows: the one process per data root that holds every container's HCS handles (platform/windows/README.md).
@@ -57,6 +60,18 @@ if (process.platform === 'linux') {
         console.error(`silo: cannot compile ${what} with ${cc}: install a C compiler (apt-get install gcc)`);
         process.exit(1);
       }
+    }
+  }
+  // ISA-L's gzip inflation for pulls (engine/gunzip/silo-gunzip.c), when its header is installed
+  // (Debian: libisal-dev); without it the engine inflates with zlib, slower but the same.
+  const gunzipSrc = path.join(root, 'engine/gunzip/silo-gunzip.c');
+  const gunzipOut = path.join(dist, 'libsilo-gunzip.so');
+  if (!existsSync(gunzipOut) || statSync(gunzipOut).mtimeMs < statSync(gunzipSrc).mtimeMs) {
+    const cc = process.env.CC || 'cc';
+    try {
+      execFileSync(cc, ['-O2', '-Wall', '-Wextra', '-shared', '-fPIC', '-o', gunzipOut, gunzipSrc, '-l:libisal.so.2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch {
+      console.error('silo: ISA-L (libisal-dev) is not installed: pulls inflate layers with zlib, which is slower');
     }
   }
 }

@@ -81,8 +81,13 @@ function stage(target, offline) {
 
   for (const f of readdirSync(repo)) if (f === 'README.md' || f.startsWith('LICENSE')) cpSync(path.join(repo, f), path.join(dir, f));
   for (const f of readdirSync(path.join(repo, 'dist'))) if (f.endsWith('.js')) cpSync(path.join(repo, 'dist', f), path.join(dir, 'dist', f));
-  // The container monitor is a Linux program, built for this machine's architecture.
-  if (target === `linux-${process.arch}`) cpSync(path.join(repo, 'dist', 'silo-monitor'), path.join(dir, 'dist', 'silo-monitor'));
+  // The container monitor is a Linux program, built for this machine's architecture; so is the ISA-L
+  // gunzip library (built when libisal-dev was there; the engine inflates with zlib without it).
+  if (target === `linux-${process.arch}`) {
+    cpSync(path.join(repo, 'dist', 'silo-monitor'), path.join(dir, 'dist', 'silo-monitor'));
+    const gunzip = path.join(repo, 'dist', 'libsilo-gunzip.so');
+    if (existsSync(gunzip)) cpSync(gunzip, path.join(dir, 'dist', 'libsilo-gunzip.so'));
+  }
   for (const d of ['docs/rules', 'syntaxes']) if (existsSync(path.join(repo, d))) cpSync(path.join(repo, d), path.join(dir, d), { recursive: true });
 
   cpSync(path.join(repo, 'node_modules', 'koffi'), path.join(dir, 'node_modules', 'koffi'), { recursive: true });

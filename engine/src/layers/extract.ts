@@ -19,6 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { isMainThread } from 'node:worker_threads';
 import * as tarStream from 'tar-stream';
 import { SiloError, invalidArgument, unavailable } from '../errors';
 import { OPAQUE_WHITEOUT, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX, type SpecialFiles } from './special';
@@ -63,8 +64,16 @@ interface DirMeta { mode: number; uid: number; gid: number; mtime: number }
 
 const isRoot = process.getuid?.() === 0;
 
-/** The process umask, read once (process.umask() with no argument sets it back at once). */
-const umask = (() => { const m = process.umask(0o022); process.umask(m); return m; })();
+/**
+ * The process umask, read once: set and set back on the main thread (process.umask() without an
+ * argument is deprecated there); a worker (layers/layerWorker.ts) may only read it.
+ */
+const umask = (() => {
+  if (!isMainThread) return process.umask();
+  const m = process.umask(0o022);
+  process.umask(m);
+  return m;
+})();
 
 /** The mode to create a file with: the final one when the umask leaves it intact, else owner-only. */
 function createMode(mode: number): number {

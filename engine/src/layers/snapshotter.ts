@@ -50,6 +50,12 @@ export interface Snapshotter {
    * use applyLayer in chain order.
    */
   stageLayer?(tar: Readable, limits?: ExtractLimits): Promise<StagedLayer>;
+  /**
+   * stageLayer from the layer's blob (gzip, zstd or plain) rather than its tar: inflated, hashed and
+   * unpacked off the event loop (layers/layerWorkers.ts). `diffID` is the tar's digest, for the
+   * caller to check before commit. Optional: callers inflate themselves without it.
+   */
+  stageBlob?(blob: Readable, limits?: ExtractLimits): Promise<StagedLayer & { diffID: string }>;
   hasLayer(chainID: string): Promise<boolean>;
   removeLayer(chainID: string): Promise<void>;
   /** Creates the writable snapshot `key` over the layer chain ending at `parent` (none: an empty root). */

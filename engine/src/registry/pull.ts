@@ -3,15 +3,16 @@
 //   manifest (or index -> platform manifest) -> config -> layers, 3 at a time, each one pipeline:
 //   GET (Range to resume) -> hash + ingest -> gunzip -> hash diff ID -> unpack into a staging dir
 //
-// Every layer streams: network, gunzip (libuv's pool) and the diff ID hash (a worker thread:
-// layers/inflateWorker.ts), and disk overlap, so the event loop keeps only the download, the blob
-// ingest and the unpack; layers unpack concurrently, each into its own staging dir
-// (Snapshotter.stageLayer). A staged layer is committed only after its blob committed (size and
+// Every layer streams: the event loop downloads, hashes and ingests the blob and hands its bytes to a
+// layer worker thread, which inflates (ISA-L), hashes the diff ID and unpacks into a staging dir
+// (Snapshotter.stageBlob; layers/layerWorkers.ts), so network, CPU and disk overlap and separate
+// layers use separate cores. A staged layer is committed only after its blob committed (size and
 // digest checked) and its diff ID matched, and only after its parent committed, so nothing
-// unverified is ever visible and the chain appears bottom up. A snapshotter without stageLayer gets
-// applyLayer in chain order, with the diff ID checked before the tar ends. A broken download resumes
-// from what the ingest holds. Two pulls of the same content in this process share one download and
-// one unpack (the in-flight map); across processes the ingest ref lock makes the second wait for the first.
+// unverified is ever visible and the chain appears bottom up. A snapshotter with stageLayer only gets
+// the tar inflated on a worker; one with neither gets applyLayer in chain order, with the diff ID
+// checked before the tar ends. A broken download resumes from what the ingest holds. Two pulls of the
+// same content in this process share one download and one unpack (the in-flight map); across
+// processes the ingest ref lock makes the second wait for the first.
 import { performance } from 'node:perf_hooks';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -22,7 +23,7 @@ import { parseBoundedJson } from '../image/json';
 import type { Reference } from '../image/reference';
 import type { LayerRecord } from '../image/store';
 import type { Descriptor, DockerImageConfig, Manifest } from '../image/types';
-import { inflateAndHash } from '../layers/inflateWorker';
+import { inflateAndHash } from '../layers/layerWorkers';
 import type { Snapshotter, StagedLayer } from '../layers/snapshotter';
 import type { ContentStore, ContentWriter } from '../store/content';
 import type { RegistryClient } from './client';
@@ -186,9 +187,10 @@ export class Puller {
       onProgress({ phase: 'exists' });
       return undefined;
     }
-    // Without stageLayer the unpack must wait for the parent before it starts (applyLayer needs it).
+    // Without stageBlob or stageLayer the unpack must wait for the parent before it starts (applyLayer needs it).
+    const stageBlob = unpack && !haveLayer ? this.snapshotter.stageBlob?.bind(this.snapshotter) : undefined;
     const stage = unpack && !haveLayer ? this.snapshotter.stageLayer?.bind(this.snapshotter) : undefined;
-    if (unpack && !haveLayer && !stage) await parent?.committed;
+    if (unpack && !haveLayer && !stage && !stageBlob) await parent?.committed;
     let staged: StagedLayer | undefined;
     let size: number | undefined;
     let timings: LayerTimings | undefined;
@@ -197,15 +199,17 @@ export class Puller {
     try {
       for (let attempt = 0; ; attempt++) {
         try {
-          const result = await this.stream(client, repo, l, attempt === 0, onProgress, fresh, async (tar) => {
-            if (stage) return { staged: await stage(tar) };
-            if (unpack && !haveLayer) {
-              const applied: { size: number; timings?: Omit<LayerTimings, 'networkMs'> } = await this.snapshotter.applyLayer(l.chainID, parent?.chainID, tar);
-              if (applied.timings) timings = { ...applied.timings, networkMs: 0 };
-              return { size: applied.size };
-            }
-            return { size: await drain(tar) };
-          }, net);
+          const result = stageBlob
+            ? { staged: await this.stageBlob(client, repo, l, attempt === 0, onProgress, fresh, stageBlob, net), size: undefined }
+            : await this.stream(client, repo, l, attempt === 0, onProgress, fresh, async (tar) => {
+              if (stage) return { staged: await stage(tar) };
+              if (unpack && !haveLayer) {
+                const applied: { size: number; timings?: Omit<LayerTimings, 'networkMs'> } = await this.snapshotter.applyLayer(l.chainID, parent?.chainID, tar);
+                if (applied.timings) timings = { ...applied.timings, networkMs: 0 };
+                return { size: applied.size };
+              }
+              return { size: await drain(tar) };
+            }, net);
           staged = result.staged;
           // A layer already unpacked keeps the size its snapshotter recorded; this pull only fetched its blob.
           size = haveLayer ? undefined : result.staged?.size ?? result.size;
@@ -239,15 +243,12 @@ export class Puller {
   }
 
   /**
-   * The layer's tar, verified, into `sink`: from the registry while it downloads (the first try with
-   * an empty ingest), else from the blob once it is complete and committed. The tar stream fails
-   * instead of ending when the diff ID or (while streaming) the blob does not match, and `sink`'s
-   * result counts only after both checks passed.
+   * The layer's blob as it arrives: from the registry while it downloads (the first try with an empty
+   * ingest), else from the blob once it is complete and committed. `commitBlob` checks and commits a
+   * streamed download (after `fillDone`).
    */
-  private async stream<T>(client: RegistryClient, repo: string, l: LayerRecord, live: boolean, onProgress: Progress, fresh: string[], sink: (tar: Readable) => Promise<T>, net?: { ms: number }): Promise<T> {
+  private async source(client: RegistryClient, repo: string, l: LayerRecord, live: boolean, onProgress: Progress, fresh: string[], net?: { ms: number }): Promise<BlobSource> {
     const w = (await this.content.has(l.blob.digest)) ? undefined : await this.openIngest(l.blob);
-    let compressed: Readable;
-    let fillDone: Promise<void> = Promise.resolve();
     let committed = !w;
     if (w && (!live || w.offset > 0)) {
       // A resumed ingest cannot be streamed from its middle: finish it, then read the verified blob.
@@ -257,14 +258,18 @@ export class Puller {
       fresh.push(l.blob.digest);
       committed = true;
     }
+    let compressed: Readable;
+    let fillDone: Promise<void> = Promise.resolve();
     if (w && !committed) {
       const pipe = new PassThrough({ highWaterMark: 1 << 20 });
       compressed = pipe;
+      const stopped = new AbortController();
+      pipe.once('close', () => stopped.abort());
       // Backpressure: the download waits for the unpack, so nothing piles up in memory.
       fillDone = this.fill(client, repo, l.blob, w, onProgress, (chunk) => {
         if (pipe.destroyed) return Promise.reject(new SiloError('Canceled', 'the unpack stopped'));
         return pipe.write(chunk) ? Promise.resolve() : waitDrain(pipe);
-      }, net).then(async () => {
+      }, net, stopped.signal).then(async () => {
         pipe.end();
       }, (err) => {
         pipe.destroy(err as Error);
@@ -275,35 +280,75 @@ export class Puller {
       onProgress({ phase: 'extracting' });
       compressed = this.content.createReadStream(l.blob.digest);
     }
-    // Inflated and hashed on a worker thread (layers/inflateWorker.ts); the tar ends only after both checks.
-    let diffID: Promise<string> | undefined;
-    const tar = verifying(async () => {
-      if (w && !committed) {
-        // The whole blob went through: check it before the tar may end.
+    return {
+      compressed,
+      fillDone,
+      committed: () => committed,
+      commitBlob: async () => {
+        if (committed || !w) return;
+        // The whole blob went through: check it before anything made from it counts.
         await fillDone;
         onProgress({ phase: 'verifying' });
         await w.commit({ digest: l.blob.digest, size: l.blob.size });
         committed = true;
         fresh.push(l.blob.digest);
-      }
+      },
+      abandon: async (err) => {
+        compressed.destroy();
+        // The download stops with the unpack; its own failure explains more, unless it only stopped.
+        const fillErr = await fillDone.then(() => undefined, (e: unknown) => e);
+        if (w && !committed) await w.close().catch(() => undefined);
+        return fillErr !== undefined && !isKind(fillErr, 'Canceled') ? fillErr : err;
+      },
+    };
+  }
+
+  /**
+   * The layer's tar, verified, into `sink` (layers/layerWorkers.ts inflates and hashes it on a worker).
+   * The tar stream fails instead of ending when the diff ID or (while streaming) the blob does not
+   * match, and `sink`'s result counts only after both checks passed.
+   */
+  private async stream<T>(client: RegistryClient, repo: string, l: LayerRecord, live: boolean, onProgress: Progress, fresh: string[], sink: (tar: Readable) => Promise<T>, net?: { ms: number }): Promise<T> {
+    const src = await this.source(client, repo, l, live, onProgress, fresh, net);
+    let diffID: Promise<string> | undefined;
+    const tar = verifying(async () => {
+      await src.commitBlob();
       const got = await diffID;
-      if (got !== l.diffID) throw invalidArgument(`layer ${l.blob.digest} unpacks to diff ID ${got}, not the ${l.diffID} its config says`, 'the image in the registry is corrupt');
+      if (got !== l.diffID) throw diffIDMismatch(l, got);
     });
     try {
-      const inflated = await inflateAndHash(compressed);
+      const inflated = await inflateAndHash(src.compressed);
       diffID = inflated.digest;
       const plain = inflated.tar;
       plain.on('error', (err) => tar.destroy(err));
       tar.on('error', () => plain.destroy());
-      const [result] = await Promise.all([sink(plain.pipe(tar)), fillDone, finished(tar)]);
-      if (!committed) throw new SiloError('Internal', `layer ${l.blob.digest} was unpacked before it was verified`);
+      const [result] = await Promise.all([sink(plain.pipe(tar)), src.fillDone, finished(tar)]);
+      if (!src.committed()) throw new SiloError('Internal', `layer ${l.blob.digest} was unpacked before it was verified`);
       return result;
     } catch (err) {
-      compressed.destroy();
       tar.destroy();
-      if (w && !committed) await w.close().catch(() => undefined);
-      // A transfer error explains a failed unpack better than the unpack's own error.
-      throw (await fillDone.then(() => err, (fillErr: unknown) => fillErr));
+      throw await src.abandon(err);
+    }
+  }
+
+  /**
+   * The layer's blob staged by the snapshotter itself (stageBlob: inflated, hashed and unpacked off
+   * the event loop), returned only once the blob is committed and the diff ID matched; discarded
+   * otherwise.
+   */
+  private async stageBlob(client: RegistryClient, repo: string, l: LayerRecord, live: boolean, onProgress: Progress, fresh: string[], stage: NonNullable<Snapshotter['stageBlob']>, net?: { ms: number }): Promise<StagedLayer> {
+    const src = await this.source(client, repo, l, live, onProgress, fresh, net);
+    const staging = stage(src.compressed);
+    try {
+      const [staged] = await Promise.all([staging, src.fillDone]);
+      await src.commitBlob();
+      if (staged.diffID !== l.diffID) throw diffIDMismatch(l, staged.diffID);
+      return staged;
+    } catch (err) {
+      const thrown = await src.abandon(err);
+      // Settled only once the worker stopped writing: a failed stage removed its own files.
+      await (await staging.catch(() => undefined))?.discard();
+      throw thrown;
     }
   }
 
@@ -341,7 +386,7 @@ export class Puller {
   }
 
   /** Writes the rest of a blob into `w`, resuming after dropped connections (5 attempts). On failure the ingest is kept for a later resume. */
-  private async fill(client: RegistryClient, repo: string, desc: Descriptor, w: ContentWriter, onProgress: (p: Omit<LayerProgress, 'id'>) => void, through?: (chunk: Buffer) => Promise<void>, net?: { ms: number }): Promise<void> {
+  private async fill(client: RegistryClient, repo: string, desc: Descriptor, w: ContentWriter, onProgress: (p: Omit<LayerProgress, 'id'>) => void, through?: (chunk: Buffer) => Promise<void>, net?: { ms: number }, cancel?: AbortSignal): Promise<void> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= 5; attempt++) {
       if (w.offset > desc.size) await w.truncate();
@@ -364,6 +409,10 @@ export class Puller {
           await w.truncate();
         }
         res = opened.res;
+        // The unpack it feeds stopped: the download stops now, not at the next chunk.
+        const body = res.body;
+        if (cancel?.aborted) body.destroy(new SiloError('Canceled', 'the unpack stopped'));
+        cancel?.addEventListener('abort', () => body.destroy(new SiloError('Canceled', 'the unpack stopped')), { once: true });
         onProgress({ phase: 'downloading', current: w.offset, total: desc.size });
         let last = 0;
         let waiting = performance.now();
@@ -412,6 +461,23 @@ export class Puller {
 }
 
 type Progress = (p: Omit<LayerProgress, 'id'>) => void;
+
+interface BlobSource {
+  compressed: Readable;
+  /** Settles when the download (if any) ended; rejects with its error. */
+  fillDone: Promise<void>;
+  committed(): boolean;
+  commitBlob(): Promise<void>;
+  /**
+   * Stops reading and downloading after `err` ended what read the blob, keeping a broken download's
+   * ingest for a resume; returns the error to throw: the download's own, when it failed for itself.
+   */
+  abandon(err: unknown): Promise<unknown>;
+}
+
+function diffIDMismatch(l: LayerRecord, got: string | undefined): SiloError {
+  return invalidArgument(`layer ${l.blob.digest} unpacks to diff ID ${got}, not the ${l.diffID} its config says`, 'the image in the registry is corrupt');
+}
 
 /** A counting semaphore: at most `limit` holders at once, served first come first served. */
 class Slots {

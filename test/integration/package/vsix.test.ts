@@ -36,19 +36,23 @@ test('the win32-x64 VSIX carries koffi for win32-x64 and is marked for that plat
   assert.ok(files.includes('extension/node_modules/@koromix/koffi-win32-x64/win32_x64/koffi.node'), files.join('\n'));
   assert.ok(files.includes('extension/dist/silo-engine.js'));
   assert.ok(files.includes('extension/dist/silo-hcs-supervisor.js'));
+  assert.ok(files.includes('extension/dist/silo-layer-worker.js'));
   // No other platform's binary, no Linux monitor, no sources, tests or source maps.
   assert.deepEqual(files.filter((f) => f.endsWith('.node') && !f.includes('win32_x64')), []);
   assert.ok(!files.includes('extension/dist/silo-monitor'));
+  assert.ok(!files.includes('extension/dist/libsilo-gunzip.so'));
   assert.deepEqual(files.filter((f) => /\.(ts|map|cc|c|h)$/.test(f) || f.includes('/test/')), []);
   const manifest = spawnSync('unzip', ['-p', r.out, 'extension.vsixmanifest'], { encoding: 'utf8' }).stdout;
   assert.match(manifest, /TargetPlatform="win32-x64"/);
 });
 
-test('the linux-x64 VSIX carries the container monitor and koffi for linux-x64', { skip: process.arch === 'x64' ? undefined : 'x64 host only' }, () => {
+test('the linux-x64 VSIX carries the container monitor, the ISA-L gunzip library and koffi for linux-x64', { skip: process.arch === 'x64' ? undefined : 'x64 host only' }, () => {
   const r = packageVsix('linux-x64');
   assert.equal(r.status, 0, r.stderr);
   const files = listing(r.out);
   assert.ok(files.includes('extension/dist/silo-monitor'));
+  assert.ok(files.includes('extension/dist/silo-layer-worker.js'));
+  assert.ok(files.includes('extension/dist/libsilo-gunzip.so'), 'the ISA-L gunzip library (libisal-dev is installed by scripts/setup.sh)');
   assert.deepEqual(files.filter((f) => f.endsWith('.node')), ['extension/node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node']);
 });
 

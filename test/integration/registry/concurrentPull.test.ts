@@ -44,6 +44,12 @@ function countingSnapshotter(inner: Snapshotter): { snapshotter: Snapshotter; un
       return inner.stageLayer!(tar, limits);
     };
   }
+  if (inner.stageBlob) {
+    counted.stageBlob = (blob: Readable, limits?: ExtractLimits) => {
+      n++;
+      return inner.stageBlob!(blob, limits);
+    };
+  }
   return { snapshotter: counted, unpacks: () => n };
 }
 

@@ -107,13 +107,14 @@ test('a middle layer whose bytes are not its digest: only the verified bottom la
   assert.deepEqual(await e.service.list(), []);
 });
 
-test('a snapshotter without stageLayer gets applyLayer in chain order, each after its parent', { skip }, async () => {
+test('a snapshotter without stageLayer or stageBlob gets applyLayer in chain order, each after its parent', { skip }, async () => {
   const { reg, e } = await setup();
   await image(reg, 'p/ordered');
   const order: Array<{ chainID: string; parent?: string; parentPresent: boolean }> = [];
   const inner = e.snapshotter;
   const plain = Object.create(inner) as Snapshotter;
   plain.stageLayer = undefined;
+  plain.stageBlob = undefined;
   plain.applyLayer = async (chainID, parent, tar, limits) => {
     order.push({ chainID, parent, parentPresent: parent === undefined || (await inner.hasLayer(parent)) });
     return inner.applyLayer(chainID, parent, tar, limits);
@@ -127,4 +128,29 @@ test('a snapshotter without stageLayer gets applyLayer in chain order, each afte
   const rec = await e.images.resolve(`${reg.domain}/p/ordered:1`);
   assert.deepEqual(order.map((o) => o.chainID), rec.layers.map((l) => l.chainID));
   assert.ok(order.every((o) => o.parentPresent));
+});
+
+test('a snapshotter with stageLayer but no stageBlob stages from the tar the engine inflates, with the same checks', { skip }, async () => {
+  const { reg, e } = await setup();
+  await image(reg, 'p/tar', {});
+  await image(reg, 'p/tarbad', { lie: 1 });
+  const staged: string[] = [];
+  const tarOnly = Object.create(e.snapshotter) as Snapshotter;
+  tarOnly.stageBlob = undefined;
+  tarOnly.stageLayer = async (tar, limits) => {
+    const s = await e.snapshotter.stageLayer!(tar, limits);
+    staged.push(`${s.size}`);
+    return s;
+  };
+  const { DistributionService } = await import('../../../engine/src/service/distribution');
+  const distribution = new DistributionService({
+    root: e.root, content: e.content, images: e.images, imageService: e.service, snapshotter: tarOnly, os: 'linux',
+    credentials: e.distribution.credentials, client: { backoffMs: 10, idleTimeoutMs: 5000 },
+  });
+  await assert.rejects(distribution.pull(`${reg.domain}/p/tarbad:1`), /diff ID/);
+  assert.equal(layerDirs(e).filter((d) => !/^[0-9a-f]{64}$/.test(d)).length, 0, 'no staging dir left');
+  await distribution.pull(`${reg.domain}/p/tar:1`);
+  const rec = await e.images.resolve(`${reg.domain}/p/tar:1`);
+  for (const l of rec.layers) assert.ok(await e.snapshotter.hasLayer(l.chainID));
+  assert.ok(staged.length >= 3, 'every layer went through stageLayer');
 });

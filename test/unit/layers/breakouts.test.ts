@@ -1,14 +1,17 @@
 // containerd's 34 TestBreakouts cases (plus each with leading slashes dropped, so the symlink checks
 // are reached, not only the absolute-name check): every one is refused or stays inside the root, and
-// the sentinel tree around the root is byte-for-byte untouched.
+// the sentinel tree around the root is byte-for-byte untouched. Overlay layers also go through the
+// layer worker, as a pull unpacks them (a gzip blob in, layers/layerWorkers.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
 import { isKind } from '../../../engine/src/errors';
 import { extractLayer } from '../../../engine/src/layers/extract';
+import { unpackInWorker } from '../../../engine/src/layers/layerWorkers';
 import { linuxSpecialFiles } from '../../../engine/src/platform/linux/libc';
 import { breakoutCases, withRelativeNames, type BreakoutCase } from '../../fixtures/layers/breakouts';
 import { buildTar } from '../../fixtures/layers/tars';
@@ -45,12 +48,14 @@ function setUp(): { base: string; root: string } {
   return { base, root };
 }
 
-async function run(c: BreakoutCase, mode: 'apply' | 'overlay', base: string, root: string): Promise<'refused' | 'contained'> {
+async function run(c: BreakoutCase, mode: 'apply' | 'overlay', worker: boolean, base: string, root: string): Promise<'refused' | 'contained'> {
   c.before?.(root);
   const before = snapshot(base, root);
   let outcome: 'refused' | 'contained' = 'contained';
   try {
-    await extractLayer(Readable.from(await buildTar(c.entries)), root, { special: linuxSpecialFiles, whiteouts: mode });
+    const tar = await buildTar(c.entries);
+    if (worker) await unpackInWorker(Readable.from([zlib.gzipSync(tar)]), root, { whiteouts: mode });
+    else await extractLayer(Readable.from(tar), root, { special: linuxSpecialFiles, whiteouts: mode });
   } catch (err) {
     assert.ok(isKind(err, 'InvalidArgument'), `${c.name}: unexpected error ${(err as Error).stack}`);
     assert.match((err as Error).message, /^layer tar: .*: /);
@@ -68,17 +73,17 @@ test('the fixture holds all 34 containerd TestBreakouts cases', () => {
   assert.equal(new Set(names).size, 34);
 });
 
-for (const mode of ['apply', 'overlay'] as const) {
+for (const [mode, worker] of [['apply', false], ['overlay', false], ['overlay', true]] as const) {
   for (const relative of [false, true]) {
     for (const name of names) {
       const probe = breakoutCases('/x').find((c) => c.name === name)!;
       if (mode === 'overlay' && probe.before) continue; // an overlay layer root is always fresh
-      test(`${name}${relative ? ' (relative names)' : ''} [${mode}] is refused or contained`, async (t) => {
+      test(`${name}${relative ? ' (relative names)' : ''} [${mode}${worker ? ', layer worker' : ''}] is refused or contained`, async (t) => {
         const { base, root } = setUp();
         try {
           const c0 = breakoutCases(base).find((c) => c.name === name)!;
           const c = relative ? withRelativeNames(c0, base) : c0;
-          t.diagnostic(await run(c, mode, base, root));
+          t.diagnostic(await run(c, mode, worker, base, root));
         } finally {
           fs.rmSync(base, { recursive: true, force: true });
         }

@@ -22,6 +22,7 @@ import { extractLayer, type ExtractLimits } from '../../layers/extract';
 import { packChanges, packDirectory } from '../../layers/pack';
 import { readLayeredFile, relativeInRoot, type LayeredFile } from '../../layers/readFile';
 import type { Mount, Snapshotter, StagedLayer } from '../../layers/snapshotter';
+import { unpackInWorker } from '../../layers/layerWorkers';
 import { OVERLAY_OPAQUE_XATTR, type SpecialFiles } from '../../layers/special';
 import { chainHex, checkKey, SNAPSHOT_KEY } from '../../layers/snapshotKeys';
 import { fsyncDirSync, removeStaleTemps, tempPathFor, TEMP_PREFIX, writeFileAtomicSync } from '../../store/atomic';
@@ -97,11 +98,27 @@ export class OverlaySnapshotter implements Snapshotter {
   // An overlay layer's files do not depend on its parent's (whiteouts are markers, not deletions),
   // so a layer unpacks into a temp dir beside the others and becomes visible by one rename.
   async stageLayer(tar: Readable, limits?: ExtractLimits): Promise<StagedLayer> {
+    return this.stage(async (dir) => (await extractLayer(tar, dir, { special: this.special, whiteouts: 'overlay', limits })).bytes);
+  }
+
+  // The worker unpacks with the host's special files (platform/linux/libc.ts), which are this.special.
+  async stageBlob(blob: Readable, limits?: ExtractLimits): Promise<StagedLayer & { diffID: string }> {
+    let diffID = '';
+    const staged = await this.stage(async (dir) => {
+      const r = await unpackInWorker(blob, dir, { whiteouts: 'overlay', limits });
+      diffID = r.digest;
+      return r.bytes;
+    });
+    return Object.assign(staged, { diffID });
+  }
+
+  /** A new staged layer: a temp dir beside the layers whose fs/ `unpack` fills (its byte count). */
+  private async stage(unpack: (dir: string) => Promise<number>): Promise<StagedLayer> {
     fs.mkdirSync(this.layersDir, { recursive: true, mode: 0o700 });
     const tmp = tempIn(this.layersDir);
     try {
       fs.mkdirSync(path.join(tmp, 'fs'), { recursive: true, mode: 0o755 });
-      const { bytes } = await extractLayer(tar, path.join(tmp, 'fs'), { special: this.special, whiteouts: 'overlay', limits });
+      const bytes = await unpack(path.join(tmp, 'fs'));
       let ended = false;
       const discard = async () => {
         ended = true;
