@@ -4,20 +4,22 @@ import type { PortMapping } from './index';
 
 /** go-units HumanDuration: "Less than a second", "3 minutes", "About an hour". */
 export function humanDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000)); // a clock a little behind must not print a negative age
+  // go-units truncates every unit but the hour, which it rounds (int(d.Hours() + 0.5)).
+  const d = Math.max(0, ms); // a clock a little behind must not print a negative age
+  const s = Math.floor(d / 1000);
   if (s < 1) return 'Less than a second';
   if (s === 1) return '1 second';
   if (s < 60) return `${s} seconds`;
-  const m = Math.round(s / 60);
+  const m = Math.floor(d / 60_000);
   if (m === 1) return 'About a minute';
   if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
+  const h = Math.floor(d / 3_600_000 + 0.5);
   if (h === 1) return 'About an hour';
   if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
-  return `${Math.round(h / 24 / 365)} years`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(Math.floor(d / 3_600_000) / 24 / 365)} years`;
 }
 
 /** go-units HumanSizeWithPrecision(size, 3): 4.26MB, 1.24kB, 0B. */

@@ -590,13 +590,22 @@ export class ImageService {
       }
       const named = names.find((n) => formatReference(n) === key);
       if (named && key) {
-        if (names.length === 1 && used && !opts.force) {
+        // moby isSingleReference: one repository, at most one tag (its digest references do not count).
+        const single = new Set(names.map((n) => repositoryName(n))).size === 1 && names.filter((n) => !n.digest).length <= 1;
+        if (single && used && !opts.force) {
           throw failedPrecondition(`conflict: unable to remove repository reference "${ref}" (must force) - a container is using its referenced image ${id.slice(7, 19)}`, 'remove the container first, or use --force to untag only');
         }
-        await this.images.untag(key);
-        report.push({ Untagged: familiarString(named) });
-        this.events?.emit('image', 'untag', id, { name: familiarString(named) });
-        if (names.length > 1 || used) return report;
+        // Removing a repository's last tag removes that repository's digest references too (moby
+        // ImageDelete), so `rmi repo:tag` of a pulled image deletes it rather than leaving it <none>.
+        const repo = repositoryName(named);
+        const lastTag = !named.digest && !names.some((n) => n !== named && !n.digest && repositoryName(n) === repo);
+        const untag = [named, ...(lastTag ? names.filter((n) => n !== named && n.digest && repositoryName(n) === repo) : [])];
+        for (const n of untag) {
+          await this.images.untag(formatReference(n));
+          report.push({ Untagged: familiarString(n) });
+          this.events?.emit('image', 'untag', id, { name: familiarString(n) });
+        }
+        if (names.length > untag.length || used) return report;
         return [...report, ...(await this.deleteImage(id))];
       }
       const repos = new Set(names.map((n) => repositoryName(n)));

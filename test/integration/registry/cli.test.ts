@@ -60,4 +60,13 @@ test('silo push, then silo pull into an empty root and run it; docker pulls it t
   assert.equal(dp.status, 0, dp.stderr.toString());
   const dr = spawnSync(DOCKER_CLIENT, ['run', '--rm', '--network', 'none', name, 'echo', 'docker ran it'], { env: { ...dockerd.env, DOCKER_CONFIG: dockerd.dir }, timeout: 120_000 });
   assert.equal(dr.stdout.toString().trim(), 'docker ran it', dr.stderr.toString());
+
+  // rmi of a pulled image's only tag deletes it, its digest reference too, as docker does (no <none> left).
+  const shape = (out: string) => out.split('\n').filter(Boolean).map((l) => l.replace(/sha256:[a-f0-9]{64}/, 'sha256:X').replace(/^Deleted: .*/, 'Deleted'));
+  const drmi = spawnSync(DOCKER_CLIENT, ['rmi', name], { env: { ...dockerd.env, DOCKER_CONFIG: dockerd.dir } });
+  assert.equal(drmi.status, 0, drmi.stderr.toString());
+  const srmi = b.ok(['rmi', name]);
+  assert.deepEqual(shape(srmi).filter((l) => l !== 'Deleted'), shape(drmi.stdout.toString()).filter((l) => l !== 'Deleted'));
+  assert.ok(shape(srmi).includes('Deleted'), srmi);
+  assert.equal(b.ok(['images', '-aq']).trim(), '');
 });

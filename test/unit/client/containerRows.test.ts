@@ -43,7 +43,12 @@ test('a stopped container that failed gets the stopped contextValue and the fail
 });
 
 test('uptime and ports read like docker ps', () => {
-  assert.equal(humanDuration(90_000), '2 minutes');
+  // go-units HumanDuration: units truncate, hours round.
+  assert.equal(humanDuration(90_000), 'About a minute');
+  assert.equal(humanDuration(150_000), '2 minutes');
   assert.equal(humanDuration(3 * 3600_000), '3 hours');
+  assert.equal(humanDuration(2.6 * 3600_000), '3 hours');
+  assert.equal(humanDuration(13.9 * 24 * 3600_000), '13 days');
+  assert.equal(humanDuration(2.9 * 365 * 24 * 3600_000), '2 years');
   assert.equal(formatPorts([{ hostIp: '', hostPort: 1, containerPort: 2, protocol: 'udp' }]), '0.0.0.0:1->2/udp');
 });
