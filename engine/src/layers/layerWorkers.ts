@@ -249,7 +249,10 @@ export async function unpackInWorker(input: Readable, dir: string, opts: { white
     let inputError: Error | undefined;
     let job: Job | undefined;
     const settle = (err: Error | undefined, result?: { digest: string; entries: number; bytes: number }) => {
-      if (job) release(job.worker, job.id);
+      if (job) {
+        if (err) job.stop(); // the worker has stopped: the input goes nowhere now
+        release(job.worker, job.id);
+      }
       if (err) reject(inputError ?? err);
       else resolve(result!);
     };
