@@ -242,23 +242,37 @@ export function looksLikeJsonArray(args: string): boolean {
   return /^\[\s*"/.test(args.trim()) && /"\s*\]$/.test(args.trim());
 }
 
+/**
+ * Exec-form arrays by argument text. A document is checked again at every edit with most of its
+ * lines unchanged, and arguments that only look like JSON (Windows paths: `["C:\tools\x.exe"]`)
+ * cost a thrown exception each time; so each text is parsed once. Bounded: cleared when full.
+ */
+const parsedArrays = new Map<string, readonly string[] | null>();
+const MAX_PARSED_ARRAYS = 4096;
+
 /** The exec-form array, or undefined when the arguments are not valid JSON string arrays. */
-export function parseJsonArray(args: string): string[] | undefined {
+export function parseJsonArray(args: string): readonly string[] | undefined {
   const t = args.trim();
   if (!t.startsWith('[')) return undefined;
-  try {
-    const v: unknown = JSON.parse(t);
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  } catch {
-    // not JSON: the builder runs it in shell form
+  let v = parsedArrays.get(t);
+  if (v === undefined) {
+    v = null;
+    try {
+      const parsed: unknown = JSON.parse(t);
+      if (Array.isArray(parsed) && parsed.every((x) => typeof x === 'string')) v = Object.freeze(parsed as string[]);
+    } catch {
+      // not JSON: the builder runs it in shell form
+    }
+    if (parsedArrays.size >= MAX_PARSED_ARRAYS) parsedArrays.clear();
+    parsedArrays.set(t, v);
   }
-  return undefined;
+  return v ?? undefined;
 }
 
-const jsonArrays = new WeakMap<Instruction, string[] | null>();
+const jsonArrays = new WeakMap<Instruction, readonly string[] | null>();
 
 /** `parseJsonArray` of an instruction's arguments, parsed once per instruction. */
-export function jsonArrayOf(ins: Instruction): string[] | undefined {
+export function jsonArrayOf(ins: Instruction): readonly string[] | undefined {
   let v = jsonArrays.get(ins);
   if (v === undefined) {
     v = parseJsonArray(ins.args) ?? null;
