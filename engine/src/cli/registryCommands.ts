@@ -8,9 +8,11 @@ import { bool, str } from './flags';
 import { humanSize } from './format';
 
 const PULL_WORDS: Record<string, string> = {
-  waiting: 'Pulling fs layer', downloading: 'Downloading', verifying: 'Verifying Checksum',
-  extracting: 'Extracting', complete: 'Pull complete', exists: 'Already exists',
+  waiting: 'Pulling fs layer', queued: 'Waiting', downloading: 'Downloading', verifying: 'Verifying Checksum',
+  downloaded: 'Download complete', extracting: 'Extracting', complete: 'Pull complete', exists: 'Already exists',
 };
+/** Phases docker shows with a progress bar, and so only on a terminal: its CLI drops them elsewhere. */
+const MOVING = new Set(['downloading', 'extracting', 'pushing']);
 const PUSH_WORDS: Record<string, string> = {
   preparing: 'Preparing', waiting: 'Waiting', pushing: 'Pushing', pushed: 'Pushed',
   exists: 'Layer already exists', mounted: 'Mounted from another repository',
@@ -50,12 +52,12 @@ class LayerDisplay {
     if (this.quiet) return;
     if (!this.lines.has(p.id)) this.order.push(p.id);
     const word = this.words[p.phase] ?? p.phase;
-    const detail = (p.phase === 'downloading' || p.phase === 'pushing') && p.total ? ` ${bar(p.current ?? 0, p.total)}` : '';
+    const detail = MOVING.has(p.phase) && p.total ? ` ${bar(p.current ?? 0, p.total)}` : '';
     const timed = layerTimings(p.timings);
     this.lines.set(p.id, `${p.id}: ${word}${this.out.isTTY ? detail : ''}${timed}`);
     if (this.out.isTTY) {
       this.timer ??= setTimeout(() => this.draw(), 100);
-    } else if (!this.seen.has(`${p.id} ${p.phase}`)) {
+    } else if (!MOVING.has(p.phase) && !this.seen.has(`${p.id} ${p.phase}`)) {
       this.seen.add(`${p.id} ${p.phase}`);
       this.out.write(`${p.id}: ${word}${timed}\n`);
     }

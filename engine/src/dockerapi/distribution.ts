@@ -4,14 +4,17 @@
 // X-Registry-Auth (used for that request only, never stored or logged).
 import type { IncomingMessage } from 'node:http';
 import { invalidArgument } from '../errors';
+import { normalizeReference } from '../image/reference';
 import type { LayerProgress, PushProgress, RequestAuth } from '../service/distribution';
 import { errorResponse } from './http';
 import { route, type Ctx, type Route } from './router';
 
 const PULL_STATUS: Record<LayerProgress['phase'], string> = {
-  waiting: 'Waiting',
+  waiting: 'Pulling fs layer',
+  queued: 'Waiting',
   downloading: 'Downloading',
   verifying: 'Verifying Checksum',
+  downloaded: 'Download complete',
   extracting: 'Extracting',
   complete: 'Pull complete',
   exists: 'Already exists',
@@ -70,6 +73,14 @@ function streamError(err: unknown): string {
   return JSON.stringify({ errorDetail: { message }, error: message }) + '\n';
 }
 
+function repositoryPath(image: string): string {
+  try {
+    return normalizeReference(image).path;
+  } catch {
+    return image; // the pull itself says what is wrong with it
+  }
+}
+
 export async function pull(ctx: Ctx, image: string) {
   const tag = ctx.query.get('tag');
   const ref = tag ? (tag.startsWith('sha256:') ? `${image}@${tag}` : `${image}:${tag}`) : image;
@@ -78,7 +89,8 @@ export async function pull(ctx: Ctx, image: string) {
   const ac = new AbortController();
   ctx.reply.closed.addEventListener('abort', () => ac.abort(), { once: true });
   try {
-    out.write(JSON.stringify({ status: `Pulling from ${image}`, id: tag || 'latest' }) + '\n');
+    // moby names the repository by its path in the registry: "library/busybox", "team/app".
+    out.write(JSON.stringify({ status: `Pulling from ${repositoryPath(image)}`, id: tag || 'latest' }) + '\n');
     const r = await ctx.engine.distribution.pull(ref, {
       platform: ctx.query.get('platform') || undefined,
       auth: requestAuth,

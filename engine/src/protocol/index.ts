@@ -164,7 +164,7 @@ export interface LayerProgressParams {
   token: string;
   /** The layer's short ID (12 hex digits of its blob digest). */
   id: string;
-  /** pull: waiting, downloading, verifying, extracting, complete, exists; push: preparing, pushing, pushed, exists, mounted. */
+  /** pull: waiting, queued, downloading, verifying, downloaded, extracting, complete, exists; push: preparing, pushing, pushed, exists, mounted. */
   phase: string;
   current?: number;
   total?: number;

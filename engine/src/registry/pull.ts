@@ -30,7 +30,12 @@ import type { RegistryClient } from './client';
 import { MAX_MANIFEST_BYTES, parseManifestDocument } from './manifest';
 import { selectManifest, type WantedPlatform } from './platform';
 
-export type PullPhase = 'waiting' | 'downloading' | 'verifying' | 'extracting' | 'complete' | 'exists';
+/**
+ * A layer's phases, as docker reports them: waiting (docker's "Pulling fs layer"), queued ("Waiting": no
+ * download slot yet), downloading, verifying ("Verifying Checksum"), downloaded ("Download complete"),
+ * extracting, complete ("Pull complete"), exists ("Already exists").
+ */
+export type PullPhase = 'waiting' | 'queued' | 'downloading' | 'verifying' | 'downloaded' | 'extracting' | 'complete' | 'exists';
 
 export interface LayerProgress {
   /** The layer's short ID (12 hex digits of its blob digest), as docker prints it. */
@@ -115,7 +120,8 @@ export class Puller {
     const manifest: Manifest = doc.manifest;
 
     // Config: small, fetched whole, verified by the ContentStore commit.
-    if (!(await this.content.has(manifest.config.digest))) {
+    const configKnown = await this.content.has(manifest.config.digest);
+    if (!configKnown) {
       if (manifest.config.size > MAX_MANIFEST_BYTES) throw invalidArgument(`config ${manifest.config.digest} is ${manifest.config.size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`);
       await this.download(client, ref.path, manifest.config, () => undefined);
       fresh.push(manifest.config.digest);
@@ -133,10 +139,12 @@ export class Puller {
 
     // Layers: at most `concurrency` pipelines at once; commits chain bottom up.
     const layers: LayerRecord[] = manifest.layers.map((blob, i) => ({ diffID: diffIDs[i], chainID: chains[i], blob }));
+    // docker says nothing per layer of an image it has (moby pulls no layer once the config is in its store).
+    const have = configKnown && (await Promise.all(layers.map(async (l) => (!unpack || (await this.snapshotter.hasLayer(l.chainID))) && this.content.has(l.blob.digest)))).every(Boolean);
     const slots = new Slots(Math.max(1, opts.concurrency ?? 3));
     const sizes: Array<Promise<number | undefined>> = [];
     for (const [i, l] of layers.entries()) {
-      const onProgress = (p: Omit<LayerProgress, 'id'>) => opts.onProgress?.({ id: shortId(l.blob.digest), ...p });
+      const onProgress = (p: Omit<LayerProgress, 'id'>) => { if (!have) opts.onProgress?.({ id: shortId(l.blob.digest), ...p }); };
       onProgress({ phase: 'waiting' });
       const parent = i === 0 ? undefined : { chainID: chains[i - 1], committed: sizes[i - 1] };
       sizes.push(this.layer(client, ref.path, l, unpack, parent, slots, onProgress, fresh));
@@ -195,7 +203,7 @@ export class Puller {
     let size: number | undefined;
     let timings: LayerTimings | undefined;
     const net = { ms: 0 };
-    await slots.take();
+    await slots.take(() => onProgress({ phase: 'queued' }));
     try {
       for (let attempt = 0; ; attempt++) {
         try {
@@ -226,7 +234,8 @@ export class Puller {
     if (staged) {
       try {
         await parent?.committed;
-        onProgress({ phase: 'extracting' });
+        // With a byte count, as docker's (its CLI shows a message with progress only on a terminal).
+        onProgress({ phase: 'extracting', current: l.blob.size, total: l.blob.size });
         size = (await staged.commit(l.chainID, parent?.chainID)).size;
       } catch (err) {
         await staged.discard();
@@ -257,6 +266,7 @@ export class Puller {
       await w.commit({ digest: l.blob.digest, size: l.blob.size });
       fresh.push(l.blob.digest);
       committed = true;
+      onProgress({ phase: 'downloaded' });
     }
     let compressed: Readable;
     let fillDone: Promise<void> = Promise.resolve();
@@ -277,7 +287,7 @@ export class Puller {
       });
       fillDone.catch(() => undefined);
     } else {
-      onProgress({ phase: 'extracting' });
+      onProgress({ phase: 'extracting', current: 0, total: l.blob.size });
       compressed = this.content.createReadStream(l.blob.digest);
     }
     return {
@@ -292,6 +302,7 @@ export class Puller {
         await w.commit({ digest: l.blob.digest, size: l.blob.size });
         committed = true;
         fresh.push(l.blob.digest);
+        onProgress({ phase: 'downloaded' });
       },
       abandon: async (err) => {
         compressed.destroy();
@@ -484,9 +495,14 @@ class Slots {
   private running = 0;
   private readonly queue: Array<() => void> = [];
   constructor(private readonly limit: number) {}
-  async take(): Promise<void> {
-    if (this.running >= this.limit) await new Promise<void>((r) => this.queue.push(r));
-    else this.running++;
+  /** A slot; `onWait` hears when none is free at once. */
+  async take(onWait?: () => void): Promise<void> {
+    if (this.running >= this.limit) {
+      onWait?.();
+      await new Promise<void>((r) => this.queue.push(r));
+    } else {
+      this.running++;
+    }
   }
   release(): void {
     const next = this.queue.shift();
