@@ -15,7 +15,7 @@ const PULL_WORDS: Record<string, string> = {
 const MOVING = new Set(['downloading', 'extracting', 'pushing']);
 const PUSH_WORDS: Record<string, string> = {
   preparing: 'Preparing', waiting: 'Waiting', pushing: 'Pushing', pushed: 'Pushed',
-  exists: 'Layer already exists', mounted: 'Mounted from another repository',
+  exists: 'Layer already exists', mounted: 'Mounted from',
 };
 
 /** docker's progress bar: "[=====>      ]  1.2MB/3.4MB". */
@@ -51,7 +51,7 @@ class LayerDisplay {
   update(p: P.LayerProgressParams): void {
     if (this.quiet) return;
     if (!this.lines.has(p.id)) this.order.push(p.id);
-    const word = this.words[p.phase] ?? p.phase;
+    const word = (this.words[p.phase] ?? p.phase) + (p.from ? ` ${p.from}` : '');
     const detail = MOVING.has(p.phase) && p.total ? ` ${bar(p.current ?? 0, p.total)}` : '';
     const timed = layerTimings(p.timings);
     this.lines.set(p.id, `${p.id}: ${word}${this.out.isTTY ? detail : ''}${timed}`);

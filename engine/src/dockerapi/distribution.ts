@@ -26,7 +26,7 @@ const PUSH_STATUS: Record<PushProgress['phase'], string> = {
   pushing: 'Pushing',
   pushed: 'Pushed',
   exists: 'Layer already exists',
-  mounted: 'Mounted from another repository',
+  mounted: 'Mounted from',
 };
 
 /**
@@ -114,7 +114,7 @@ async function push(ctx: Ctx) {
   ctx.reply.closed.addEventListener('abort', () => ac.abort(), { once: true });
   try {
     out.write(JSON.stringify({ status: `The push refers to repository [${ctx.params[0]}]` }) + '\n');
-    const r = await ctx.engine.distribution.push(ref, { auth: requestAuth, signal: ac.signal, onProgress: (p) => out.write(progressLine(PUSH_STATUS[p.phase] ?? p.phase, p)) });
+    const r = await ctx.engine.distribution.push(ref, { auth: requestAuth, signal: ac.signal, onProgress: (p) => out.write(progressLine((PUSH_STATUS[p.phase] ?? p.phase) + (p.from ? ` ${p.from}` : ''), p)) });
     out.write(JSON.stringify({ status: `${r.tag}: digest: ${r.digest} size: ${r.size}` }) + '\n');
     out.write(JSON.stringify({ progressDetail: {}, aux: { Tag: r.tag, Digest: r.digest, Size: r.size } }) + '\n');
   } catch (err) {

@@ -168,6 +168,8 @@ export interface LayerProgressParams {
   phase: string;
   current?: number;
   total?: number;
+  /** push, on 'mounted': the repository (path) the blob was mounted from, as docker names it. */
+  from?: string;
   /** pull, on 'complete' of a layer whose import was timed (Windows layers): where its time went. */
   timings?: LayerTimingsParams;
 }

@@ -16,6 +16,8 @@ export interface PushProgress {
   phase: PushPhase;
   current?: number;
   total?: number;
+  /** mounted: the repository (path) the blob was mounted from. */
+  from?: string;
 }
 
 export interface PushOptions {
@@ -33,9 +35,9 @@ export interface PushImage {
   layers: Descriptor[];
 }
 
-async function pushBlob(client: RegistryClient, content: ContentStore, repo: string, desc: Descriptor, opts: PushOptions): Promise<void> {
+async function pushBlob(client: RegistryClient, content: ContentStore, repo: string, desc: Descriptor, opts: PushOptions, shown: boolean): Promise<void> {
   const id = shortId(desc.digest);
-  const progress = (p: Omit<PushProgress, 'id'>) => opts.onProgress?.({ id, ...p });
+  const progress = (p: Omit<PushProgress, 'id'>) => { if (shown) opts.onProgress?.({ id, ...p }); };
   if (await client.blobExists(repo, desc.digest)) {
     progress({ phase: 'exists' });
     return;
@@ -45,7 +47,7 @@ async function pushBlob(client: RegistryClient, content: ContentStore, repo: str
     if (from === repo) continue;
     const r = await client.mountBlob(repo, desc.digest, from).catch(() => undefined);
     if (r?.mounted) {
-      progress({ phase: 'mounted' });
+      progress({ phase: 'mounted', from });
       return;
     }
     if (r) {
@@ -85,7 +87,8 @@ export async function pushImage(client: RegistryClient, content: ContentStore, r
   const worker = async () => {
     while (next < blobs.length) {
       const b = blobs[next++];
-      await pushBlob(client, content, repo, b, opts);
+      // docker shows the layers only, not the config blob.
+      await pushBlob(client, content, repo, b, opts, b !== image.config);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, blobs.length) }, worker));

@@ -128,7 +128,7 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
   });
   // ---------- registry ----------
   const layerProgress = (token: string | undefined) =>
-    token ? (x: { id: string; phase: string; current?: number; total?: number }) => notify(conn, P.LayerProgressNotification.type, { token, ...x }) : undefined;
+    token ? (x: { id: string; phase: string; current?: number; total?: number; from?: string }) => notify(conn, P.LayerProgressNotification.type, { token, ...x }) : undefined;
   handle<{ ref: string; platform?: string; isolation?: 'process' | 'hyperv'; progress?: string }, P.ImagePullResult>(P.ImagePullRequest.type, (p, token) =>
     engine.distribution.pull(p.ref, { platform: p.platform, isolation: p.isolation, onProgress: layerProgress(p.progress), signal: abortOn(token, closed.signal).signal }),
   );
