@@ -6,7 +6,7 @@ import { parseBindSpec, parseCpus, parseEnv, parseEnvFile, parseMemory, parsePor
 import { invalidArgument } from '../errors';
 import type { Cli, Command } from './cli';
 import { bool, list, str, type FlagSpec, type Parsed } from './flags';
-import { ago, commandColumn, humanBinary, portsColumn, shortId, table } from './format';
+import { ago, commandColumn, formatRows, goTime, humanBinary, portsColumn, shortId, table } from './format';
 
 const createFlags: FlagSpec[] = [
   { name: 'name', kind: 'string', help: 'Assign a name to the container' },
@@ -214,11 +214,24 @@ const ps: Command = {
     { name: 'all', short: 'a', kind: 'bool', help: 'Show all containers (default shows just running)' },
     { name: 'quiet', short: 'q', kind: 'bool', help: 'Only display container IDs' },
     { name: 'no-trunc', kind: 'bool', help: "Don't truncate output" },
+    { name: 'format', kind: 'string', help: 'Format output using a custom template: \'table\', \'table TEMPLATE\', \'json\' or a Go template' },
   ],
   maxArgs: 0,
   async run(cli, p) {
     const rows = await (await cli.engine()).sendRequest(P.ContainerListRequest.type, { all: bool(p, 'all') });
     const full = bool(p, 'no-trunc');
+    const format = str(p, 'format');
+    if (format && format.trim() !== 'table' && !bool(p, 'quiet')) {
+      cli.out.write(formatRows(format, rows.map((r) => ({
+        ID: full ? r.id : shortId(r.id), Image: r.image, Command: full ? JSON.stringify(r.command) : commandColumn(r.command),
+        CreatedAt: goTime(r.created), RunningFor: ago(r.created), Ports: portsColumn(r.ports), State: r.state, Status: r.status,
+        Names: r.name, Labels: '', Mounts: '', Networks: '',
+      })), {
+        ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS',
+        State: 'STATE', Status: 'STATUS', Names: 'NAMES', Labels: 'LABELS', Mounts: 'MOUNTS', Networks: 'NETWORKS',
+      }));
+      return 0;
+    }
     if (bool(p, 'quiet')) {
       for (const r of rows) cli.out.write((full ? r.id : shortId(r.id)) + '\n');
       return 0;

@@ -1,6 +1,7 @@
 // Output the way the docker CLI prints it: tab-aligned tables (tabwriter minwidth 10, padding 3),
 // human sizes (decimal units, 3 significant digits), "2 minutes ago", truncated IDs and commands.
 import { humanDuration, humanSize, portsText } from '../protocol/format';
+import { compileTemplate } from './goTemplate';
 
 export { humanSize };
 
@@ -39,3 +40,35 @@ export function commandColumn(cmd: string): string {
 }
 
 export const portsColumn = portsText;
+
+/** Go's time.Time.String() in UTC, as docker's CreatedAt columns print: "2024-01-02 03:04:05 +0000 UTC". */
+export function goTime(iso: string | number): string {
+  const d = new Date(typeof iso === 'number' ? iso * 1000 : iso);
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
+/**
+ * docker's `--format` for a list (docker/cli formatter): "json" prints each row as one JSON line;
+ * "table TEMPLATE" prints a header (the template run over the field names) and the rows in aligned
+ * columns at its tabs; any other template runs once per row. As docker, `\t` and `\n` typed into the
+ * template are a tab and a newline. `headers` names each field's column.
+ */
+export function formatRows(format: string, rows: Array<Record<string, unknown>>, headers: Record<string, string>): string {
+  if (format.trim() === 'json') return rows.map((r) => JSON.stringify(r) + '\n').join('');
+  const isTable = format.startsWith('table');
+  const body = (isTable ? format.slice('table'.length) : format).trim().replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  const render = compileTemplate(body);
+  if (!isTable) return rows.map((r) => render(r) + '\n').join('');
+  return tabwriter([render(headers), ...rows.map((r) => render(r))]);
+}
+
+/**
+ * Go's tabwriter as docker's formatter sets it up (minwidth 10, padding 3): every cell a tab ends is
+ * padded to its column's width; what follows the last tab of a line is not.
+ */
+function tabwriter(lines: string[]): string {
+  const rows = lines.map((l) => l.split('\t'));
+  const widths: number[] = [];
+  for (const r of rows) r.slice(0, -1).forEach((cell, c) => (widths[c] = Math.max(widths[c] ?? 10 - 3, [...cell].length)));
+  return rows.map((r) => r.map((cell, c) => (c < r.length - 1 ? cell + ' '.repeat(widths[c] + 3 - [...cell].length) : cell)).join('')).join('\n') + '\n';
+}

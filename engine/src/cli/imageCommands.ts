@@ -8,7 +8,8 @@ import { ResponseError } from 'vscode-jsonrpc';
 import type { Cli, Command } from './cli';
 import { registryCommands } from './registryCommands';
 import { bool, list, str } from './flags';
-import { ago, humanSize, shortId, table } from './format';
+import { ago, formatRows, goTime, humanSize, shortId, table } from './format';
+import { compileTemplate } from './goTemplate';
 
 const importCmd: Command = {
   name: 'import',
@@ -103,6 +104,7 @@ const images: Command = {
     { name: 'quiet', short: 'q', kind: 'bool', help: 'Only show image IDs' },
     { name: 'no-trunc', kind: 'bool', help: "Don't truncate output" },
     { name: 'digests', kind: 'bool', help: 'Show digests' },
+    { name: 'format', kind: 'string', help: 'Format output using a custom template: \'table\', \'table TEMPLATE\', \'json\' or a Go template' },
   ],
   maxArgs: 1,
   async run(cli, p) {
@@ -111,6 +113,13 @@ const images: Command = {
     const id = (x: string) => (bool(p, 'no-trunc') ? x : shortId(x));
     if (bool(p, 'quiet')) {
       for (const r of [...new Set(rows.map((r) => id(r.id)))]) cli.out.write(r + '\n');
+      return 0;
+    }
+    const format = str(p, 'format');
+    if (format && format.trim() !== 'table') {
+      cli.out.write(formatRows(format, rows.map((r) => ({
+        ID: id(r.id), Repository: r.repository, Tag: r.tag, Digest: r.digest || '<none>', CreatedSince: ago(r.created), CreatedAt: goTime(r.created), Size: humanSize(r.size),
+      })), { ID: 'IMAGE ID', Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE' }));
       return 0;
     }
     const digests = bool(p, 'digests');
@@ -188,10 +197,15 @@ const inspect: Command = {
   name: 'inspect',
   usage: '[OPTIONS] NAME|ID [NAME|ID...]',
   description: 'Return low-level information on containers or images as JSON',
-  flags: [{ name: 'type', kind: 'string', help: 'Only inspect objects of the given type: container or image' }],
+  flags: [
+    { name: 'format', short: 'f', kind: 'string', help: 'Format output using a custom template' },
+    { name: 'type', kind: 'string', help: 'Only inspect objects of the given type: container or image' },
+  ],
   minArgs: 1,
   async run(cli, p) {
     const type = str(p, 'type');
+    const format = str(p, 'format');
+    const render = format ? compileTemplate(format) : undefined; // a bad template fails before anything is asked
     const results: unknown[] = [];
     let failed = 0;
     for (const name of p.args) {
@@ -202,7 +216,8 @@ const inspect: Command = {
         cli.err.write(`Error: No such object: ${name}\n`);
       }
     }
-    cli.out.write(JSON.stringify(results, null, 4) + '\n');
+    if (render) for (const r of results) cli.out.write(render(r) + '\n');
+    else cli.out.write(JSON.stringify(results, null, 4) + '\n');
     return failed ? 1 : 0;
   },
 };
