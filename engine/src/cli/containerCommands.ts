@@ -7,6 +7,8 @@ import { invalidArgument } from '../errors';
 import type { Cli, Command } from './cli';
 import { bool, list, str, type FlagSpec, type Parsed } from './flags';
 import { ago, commandColumn, formatRows, goTime, humanBinary, portsColumn, shortId, table } from './format';
+import { CONTAINER_FILTERS } from '../service/containerViews';
+import { parseFilterFlags } from '../service/filters';
 
 const createFlags: FlagSpec[] = [
   { name: 'name', kind: 'string', help: 'Assign a name to the container' },
@@ -214,11 +216,19 @@ const ps: Command = {
     { name: 'all', short: 'a', kind: 'bool', help: 'Show all containers (default shows just running)' },
     { name: 'quiet', short: 'q', kind: 'bool', help: 'Only display container IDs' },
     { name: 'no-trunc', kind: 'bool', help: "Don't truncate output" },
+    { name: 'filter', short: 'f', kind: 'list', help: 'Filter output based on conditions provided (id, name, status, label, ancestor, exited, before, since)' },
+    { name: 'last', short: 'n', kind: 'string', help: 'Show n last created containers (includes all states)' },
+    { name: 'latest', short: 'l', kind: 'bool', help: 'Show the latest created container (includes all states)' },
     { name: 'format', kind: 'string', help: 'Format output using a custom template: \'table\', \'table TEMPLATE\', \'json\' or a Go template' },
   ],
   maxArgs: 0,
   async run(cli, p) {
-    const rows = await (await cli.engine()).sendRequest(P.ContainerListRequest.type, { all: bool(p, 'all') });
+    const filters = Object.fromEntries(parseFilterFlags(list(p, 'filter'), CONTAINER_FILTERS));
+    const lastText = str(p, 'last');
+    const last = bool(p, 'latest') ? 1 : lastText === undefined ? -1 : Number(lastText);
+    if (!Number.isInteger(last) || last < -1) throw invalidArgument(`invalid value "${lastText}" for flag -n: must be a whole number`);
+    let rows = await (await cli.engine()).sendRequest(P.ContainerListRequest.type, { all: bool(p, 'all') || last > -1, filters });
+    if (last > -1) rows = rows.slice(0, last); // the engine lists the newest first, as docker does
     const full = bool(p, 'no-trunc');
     const format = str(p, 'format');
     if (format && format.trim() !== 'table' && !bool(p, 'quiet')) {

@@ -4,17 +4,17 @@ import type { Duplex, Writable } from 'node:stream';
 import { failedPrecondition, invalidArgument, SiloError } from '../errors';
 import type { ContainerRecord } from '../runtime/container';
 import type { LogLine } from '../runtime/logs';
-import { containerInspect, containerSummary } from '../service/containerViews';
+import { CONTAINER_FILTERS, containerInspect, containerSummary, selectContainers } from '../service/containerViews';
 import type { Engine } from '../service/engine';
 import type { ExitStatus } from '../runtime/runtime';
 import { rfc3339Nano } from '../service/images';
 import { createOptions } from './containerCreate';
-import { labelMatches, matchAll, parseFilters } from './filters';
+import { labelMatches, matchAll } from '../service/filters';
+import { parseFilters } from './filters';
 import { queryBool, queryInt } from './http';
 import { route, type Ctx, type Route } from './router';
 import { frame, MULTIPLEXED_STREAM, RAW_STREAM, StdStream } from './stdcopy';
 
-const LIST_FILTERS = ['id', 'name', 'status', 'label', 'ancestor', 'exited', 'before', 'since'] as const;
 
 /** One row of GET /containers/json (moby api/types Container). */
 export function dockerSummary(rec: ContainerRecord): Record<string, unknown> {
@@ -37,37 +37,12 @@ export function dockerSummary(rec: ContainerRecord): Record<string, unknown> {
 }
 
 async function list(ctx: Ctx) {
-  const filters = parseFilters(ctx.query.get('filters'), LIST_FILTERS);
-  const all = queryBool(ctx.query, 'all') || filters.has('status') || filters.has('exited');
+  const filters = parseFilters(ctx.query.get('filters'), CONTAINER_FILTERS);
   const limit = queryInt(ctx.query, 'limit');
+  // moby includeContainerInList: a limit lists containers in every state, as `all` does.
+  const all = queryBool(ctx.query, 'all') || (limit !== undefined && limit > 0);
   const recs = await Promise.all((await ctx.engine.containers.all()).map((c) => ctx.engine.containers.resolve(c.id).catch(() => c)));
-  const created = (key: string) => recs.find((r) => r.id === key || r.id.startsWith(key) || r.name === key.replace(/^\//, ''))?.created;
-  let rows = recs.filter((r) => (all || r.state.status === 'running') && matchAll(filters, (name, v) => {
-    switch (name) {
-      case 'id':
-        return r.id.startsWith(v);
-      case 'name':
-        return new RegExp(v.replace(/^\//, '')).test(r.name);
-      case 'status':
-        return r.state.status === v;
-      case 'label':
-        return labelMatches(r.config.labels, v);
-      case 'ancestor':
-        return r.image === v || r.imageId === v || r.imageId === `sha256:${v}` || r.image.split(':')[0] === v;
-      case 'exited':
-        return r.state.status === 'exited' && String(r.state.exitCode) === v;
-      case 'before': {
-        const t = created(v);
-        return !!t && r.created < t;
-      }
-      case 'since': {
-        const t = created(v);
-        return !!t && r.created > t;
-      }
-      default:
-        return false;
-    }
-  }));
+  let rows = selectContainers(recs, all, filters);
   if (limit && limit > 0) rows = rows.slice(0, limit);
   ctx.reply.json(200, rows.map(dockerSummary));
 }

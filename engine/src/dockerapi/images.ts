@@ -3,7 +3,8 @@
 // the registry client and the builder land in the service layer.
 import { Writable } from 'node:stream';
 import { invalidArgument, notImplemented } from '../errors';
-import { labelMatches, matchAll, parseFilters } from './filters';
+import { labelMatches, matchAll } from '../service/filters';
+import { parseFilters } from './filters';
 import { queryBool } from './http';
 import { route, type Ctx, type Route } from './router';
 import { pull } from './distribution';

@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import type { EngineEvent } from '../service/events';
 import { VERSION } from '../service/engine';
 import { parseTimeBound } from '../runtime/logs';
-import { labelMatches, matchAll, parseFilters } from './filters';
+import { labelMatches, matchAll } from '../service/filters';
+import { parseFilters } from './filters';
 import { API_VERSION, MIN_API_VERSION, route, type Ctx, type Route } from './router';
 
 /**

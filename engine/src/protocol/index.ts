@@ -294,9 +294,15 @@ export namespace ContainerStartRequest {
   export const type = new RequestType<{ id: string; consoleSize?: ConsoleSize }, { id: string }, void>(method);
 }
 
+export interface ContainerListParams {
+  all?: boolean;
+  /** docker's `ps` filters, name -> values: id, name, status, label, ancestor, exited, before, since. */
+  filters?: Record<string, string[]>;
+}
+
 export namespace ContainerListRequest {
   export const method = 'containers/list';
-  export const type = new RequestType<{ all?: boolean }, ContainerSummary[], void>(method);
+  export const type = new RequestType<ContainerListParams, ContainerSummary[], void>(method);
 }
 
 export namespace ContainerInspectRequest {

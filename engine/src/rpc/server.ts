@@ -3,10 +3,10 @@
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { ResponseError, type CancellationToken, type Disposable, type MessageConnection, type NotificationType } from 'vscode-jsonrpc';
-import { SiloError } from '../errors';
+import { invalidArgument, SiloError } from '../errors';
 import * as P from '../protocol';
 import type { Engine } from '../service/engine';
-import { containerInspect, containerSummary } from '../service/containerViews';
+import { CONTAINER_FILTERS, containerInspect, containerSummary, selectContainers } from '../service/containerViews';
 import { historyLayerIndexes, listLayer, readLayerFile } from '../layers/listing';
 import type { MonitorConnection } from '../runtime/monitor';
 
@@ -167,10 +167,14 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
   handle<{ id: string; consoleSize?: P.ConsoleSize }, { id: string }>(P.ContainerStartRequest.type, async (p) => ({
     id: (await engine.containers.start(p.id, p.consoleSize)).id,
   }));
-  handle<{ all?: boolean }, P.ContainerSummary[]>(P.ContainerListRequest.type, async (p) => {
+  handle<P.ContainerListParams, P.ContainerSummary[]>(P.ContainerListRequest.type, async (p) => {
+    const filters = new Map(Object.entries(p.filters ?? {}));
+    for (const name of filters.keys()) {
+      if (!(CONTAINER_FILTERS as readonly string[]).includes(name)) throw invalidArgument(`invalid filter '${name}'`, `Silo supports: ${CONTAINER_FILTERS.join(', ')}`);
+    }
     const all = await engine.containers.all();
     const fresh = await Promise.all(all.map((c) => engine.containers.resolve(c.id).catch(() => c)));
-    return fresh.filter((c) => p.all || c.state.status === 'running').map((c) => containerSummary(c));
+    return selectContainers(fresh, !!p.all, filters).map((c) => containerSummary(c));
   });
   handle<{ id: string }, Record<string, unknown>>(P.ContainerInspectRequest.type, async (p) =>
     containerInspect(await engine.containers.resolve(p.id), engine.platform.snapshotter.name, engine.root),

@@ -2,6 +2,7 @@
 // protocol and the Docker API so both show the same facts.
 import { humanStatus, type ContainerRecord } from '../runtime/container';
 import type { ContainerSummary } from '../protocol';
+import { labelMatches, matchAll, type Filters } from './filters';
 
 function quoteArg(a: string): string {
   return /^[A-Za-z0-9_\-./:=@]+$/.test(a) ? a : JSON.stringify(a);
@@ -86,4 +87,42 @@ export function containerInspect(rec: ContainerRecord, storageDriver: string, da
     // No Docker networks: each container has its own namespace with loopback and published ports.
     NetworkSettings: { Ports: Object.fromEntries(Object.entries(portBindings)), Networks: {} },
   };
+}
+
+/** The filters `ps` takes (docker's, those Silo's records can answer). */
+export const CONTAINER_FILTERS = ['id', 'name', 'status', 'label', 'ancestor', 'exited', 'before', 'since'] as const;
+
+/**
+ * `ps`: the running containers, or all with `all` (or a status/exited filter, as docker does), that
+ * pass every filter. Shared by the engine protocol and the Docker API.
+ */
+export function selectContainers(recs: ContainerRecord[], all: boolean, filters: Filters): ContainerRecord[] {
+  const every = all || filters.has('status') || filters.has('exited');
+  const created = (key: string) => recs.find((r) => r.id === key || r.id.startsWith(key) || r.name === key.replace(/^\//, ''))?.created;
+  return recs.filter((r) => (every || r.state.status === 'running') && matchAll(filters, (name, v) => {
+    switch (name) {
+      case 'id':
+        return r.id.startsWith(v);
+      case 'name':
+        return new RegExp(v.replace(/^\//, '')).test(r.name);
+      case 'status':
+        return r.state.status === v;
+      case 'label':
+        return labelMatches(r.config.labels, v);
+      case 'ancestor':
+        return r.image === v || r.imageId === v || r.imageId === `sha256:${v}` || r.image.split(':')[0] === v;
+      case 'exited':
+        return r.state.status === 'exited' && String(r.state.exitCode) === v;
+      case 'before': {
+        const t = created(v);
+        return !!t && r.created < t;
+      }
+      case 'since': {
+        const t = created(v);
+        return !!t && r.created > t;
+      }
+      default:
+        return false;
+    }
+  }));
 }

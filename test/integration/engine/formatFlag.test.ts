@@ -1,6 +1,6 @@
-// `--format` on inspect, ps and images, with the docker CLI as the oracle: the same templates run by
-// `silo` and by `docker` (its own template engine, through Silo's Docker API on the same data root)
-// print the same text.
+// `--format` on inspect, ps and images, and `ps --filter/-n/-l`, with the docker CLI as the oracle: the
+// same command run by `silo` and by `docker` (its own template engine, through Silo's Docker API on the
+// same data root) prints the same text.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -52,6 +52,19 @@ test('ps and images --format print what docker prints: per row, and as a table',
   same(['ps', '-a', '--format', 'table {{.ID}}\\t{{.Names}}\\t{{.State}}\\t{{.Ports}}']);
   same(['images', '--format', '{{.ID}} {{.Repository}} {{.Tag}} {{.Size}} {{.CreatedAt}}']);
   same(['images', '--format', 'table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.Size}}']);
+});
+
+test('ps --filter, -n and -l select what docker selects', { skip }, () => {
+  const names = '{{.Names}}';
+  for (const f of [['status=exited'], ['name=fmt-w'], ['name=^fmt'], ['exited=0'], ['ancestor=busybox'], ['status=running', 'name=done'], ['before=fmt-done'], ['since=fmt-web']]) {
+    same(['ps', '-a', ...f.flatMap((x) => ['--filter', x]), '--format', names]);
+  }
+  same(['ps', '-f', 'status=exited', '--format', names]);
+  same(['ps', '-n', '1', '--format', names]);
+  same(['ps', '-l', '--format', names]);
+  const bad = silo.run(['ps', '--filter', 'colour=red']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /invalid filter 'colour'/);
 });
 
 test('a malformed template is refused before anything runs, with one line and a non-zero exit', { skip }, () => {
