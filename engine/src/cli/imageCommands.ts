@@ -10,6 +10,7 @@ import { registryCommands } from './registryCommands';
 import { bool, list, str } from './flags';
 import { ago, formatRows, goTime, humanSize, shortId, table } from './format';
 import { compileTemplate } from './goTemplate';
+import { IMAGE_FILTERS, labelMatches, matchAll, parseFilterFlags, refMatches } from '../service/filters';
 
 const importCmd: Command = {
   name: 'import',
@@ -104,12 +105,28 @@ const images: Command = {
     { name: 'quiet', short: 'q', kind: 'bool', help: 'Only show image IDs' },
     { name: 'no-trunc', kind: 'bool', help: "Don't truncate output" },
     { name: 'digests', kind: 'bool', help: 'Show digests' },
+    { name: 'filter', short: 'f', kind: 'list', help: 'Filter output based on conditions provided (dangling, label, reference)' },
     { name: 'format', kind: 'string', help: 'Format output using a custom template: \'table\', \'table TEMPLATE\', \'json\' or a Go template' },
   ],
   maxArgs: 1,
   async run(cli, p) {
-    let rows = await (await cli.engine()).sendRequest(P.ImageListRequest.type, { all: bool(p, 'all') });
+    const filters = parseFilterFlags(list(p, 'filter'), IMAGE_FILTERS);
+    const dangling = filters.get('dangling')?.[0];
+    const conn = await cli.engine();
+    let rows = await conn.sendRequest(P.ImageListRequest.type, { all: bool(p, 'all'), dangling: dangling === undefined ? undefined : dangling === 'true' || dangling === '1' });
     if (p.args[0]) rows = rows.filter((r) => r.repository === p.args[0] || `${r.repository}:${r.tag}` === p.args[0]);
+    const labels = new Map<string, Record<string, string>>();
+    if (filters.has('label')) {
+      for (const id of new Set(rows.map((r) => r.id))) {
+        const config = (await conn.sendRequest(P.ImageInspectRequest.type, { ref: id })).Config as { Labels?: Record<string, string> | null } | null;
+        labels.set(id, config?.Labels ?? {});
+      }
+    }
+    rows = rows.filter((r) => matchAll(filters, (name, v) => {
+      if (name === 'dangling') return true;
+      if (name === 'label') return labelMatches(labels.get(r.id), v);
+      return r.tag !== '<none>' && refMatches(v, `${r.repository}:${r.tag}`);
+    }));
     const id = (x: string) => (bool(p, 'no-trunc') ? x : shortId(x));
     if (bool(p, 'quiet')) {
       for (const r of [...new Set(rows.map((r) => id(r.id)))]) cli.out.write(r + '\n');

@@ -3,16 +3,15 @@
 // the registry client and the builder land in the service layer.
 import { Writable } from 'node:stream';
 import { invalidArgument, notImplemented } from '../errors';
-import { labelMatches, matchAll } from '../service/filters';
+import { IMAGE_FILTERS, labelMatches, matchAll, refMatches } from '../service/filters';
 import { parseFilters } from './filters';
 import { queryBool } from './http';
 import { route, type Ctx, type Route } from './router';
 import { pull } from './distribution';
 
-const LIST_FILTERS = ['dangling', 'label', 'reference'] as const;
 
 async function list(ctx: Ctx) {
-  const filters = parseFilters(ctx.query.get('filters'), LIST_FILTERS);
+  const filters = parseFilters(ctx.query.get('filters'), IMAGE_FILTERS);
   const dangling = filters.get('dangling')?.[0];
   const rows = await ctx.engine.images.list({ all: queryBool(ctx.query, 'all'), dangling: dangling === undefined ? undefined : dangling === 'true' || dangling === '1' });
   const byId = new Map<string, { row: (typeof rows)[number]; tags: string[]; digests: string[] }>();
@@ -71,16 +70,6 @@ async function prune(ctx: Ctx) {
   }
   const report = await ctx.engine.images.prune(await ctx.engine.containers.parentChainIDs());
   ctx.reply.json(200, { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: report.bytes });
-}
-
-function refMatches(pattern: string, tag: string): boolean {
-  return globMatch(pattern, tag) || globMatch(pattern, tag.slice(0, tag.lastIndexOf(':')));
-}
-
-/** Docker's reference filter is a path.Match glob. */
-function globMatch(pattern: string, s: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '$');
-  return re.test(s);
 }
 
 async function inspect(ctx: Ctx) {

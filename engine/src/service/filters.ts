@@ -35,3 +35,17 @@ export function matchAll(filters: Filters, test: (name: string, value: string) =
   }
   return true;
 }
+
+/** The filters `images` takes. */
+export const IMAGE_FILTERS = ['dangling', 'label', 'reference'] as const;
+
+/** Docker's `reference` filter: a path.Match glob over "repo:tag", or over the repository alone. */
+export function refMatches(pattern: string, tag: string): boolean {
+  return globMatch(pattern, tag) || globMatch(pattern, tag.slice(0, tag.lastIndexOf(':')));
+}
+
+/** Docker's reference filter is a path.Match glob. */
+function globMatch(pattern: string, s: string): boolean {
+  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '$');
+  return re.test(s);
+}
