@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -121,9 +121,12 @@ test('an ingest killed mid-way (SIGKILL) leaves no blob and a usable store', asy
       else if (n === 5) console.log('stalled');
     } });
     setInterval(() => {}, 1000);
-    // Locks the ref across processes for the test below.
-    store.openWriter('held-by-child').then(() => store.ingest(src));
+    // Locks the ref across processes for the test below; kept referenced, since a collected writer's
+    // file handle is closed, and its lock with it.
+    store.openWriter('held-by-child').then((w) => { globalThis.heldWriter = w; return store.ingest(src); });
   `], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  // Whatever fails below, the child does not outlive the test (it would keep the test file running).
+  after(() => child.kill('SIGKILL'));
   await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('stalled') && resolve()));
   const store = new ContentStore(root);
   // The source has stalled; wait until the child has written all it got.
