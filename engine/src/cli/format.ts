@@ -7,9 +7,7 @@ export { humanSize };
 
 /** Columns padded to the widest cell plus 3, at least 10 wide; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, c) => Math.max(10 - 3, ...all.map((r) => (r[c] ?? '').length)) + 3);
-  return all.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('').trimEnd()).join('\n') + '\n';
+  return tabwriter([header, ...rows]).map((line) => line.trimEnd()).join('\n') + '\n';
 }
 
 /** go-units BytesSize (binary units), as docker stats prints memory: 1.5MiB, 64MiB, 23.4GiB. */
@@ -59,16 +57,15 @@ export function formatRows(format: string, rows: Array<Record<string, unknown>>,
   const body = (isTable ? format.slice('table'.length) : format).trim().replace(/\\t/g, '\t').replace(/\\n/g, '\n');
   const render = compileTemplate(body);
   if (!isTable) return rows.map((r) => render(r) + '\n').join('');
-  return tabwriter([render(headers), ...rows.map((r) => render(r))]);
+  return tabwriter([render(headers), ...rows.map((r) => render(r))].map((line) => line.split('\t'))).join('\n') + '\n';
 }
 
 /**
- * Go's tabwriter as docker's formatter sets it up (minwidth 10, padding 3): every cell a tab ends is
- * padded to its column's width; what follows the last tab of a line is not.
+ * Go's tabwriter as docker sets it up (minwidth 10, padding 3), over lines of cells: every cell but a
+ * line's last is padded to its column's width plus 3; the last is not.
  */
-function tabwriter(lines: string[]): string {
-  const rows = lines.map((l) => l.split('\t'));
+function tabwriter(rows: string[][]): string[] {
   const widths: number[] = [];
   for (const r of rows) r.slice(0, -1).forEach((cell, c) => (widths[c] = Math.max(widths[c] ?? 10 - 3, [...cell].length)));
-  return rows.map((r) => r.map((cell, c) => (c < r.length - 1 ? cell + ' '.repeat(widths[c] + 3 - [...cell].length) : cell)).join('')).join('\n') + '\n';
+  return rows.map((r) => r.map((cell, c) => (c < r.length - 1 ? cell + ' '.repeat(widths[c] + 3 - [...cell].length) : cell)).join(''));
 }

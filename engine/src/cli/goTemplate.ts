@@ -49,6 +49,9 @@ function bad(why: string): Error {
 
 type Tok = { k: 'field' | 'chain' | 'var' | 'ident' | 'str' | 'num' | 'pipe' | 'lp' | 'rp' | 'decl' | 'comma'; v: string };
 
+const FIELD = /\.(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)?/y;
+const VARIABLE = /\$(?:[A-Za-z_]\w*)?(?:\.[A-Za-z_]\w*)*/y;
+
 function lexAction(src: string): Tok[] {
   const toks: Tok[] = [];
   let i = 0;
@@ -78,20 +81,14 @@ function lexAction(src: string): Tok[] {
       continue;
     }
     if (c === '.' || c === '$') {
-      // .A.B, ., $, $x, $x.A
-      let j = i + 1;
-      if (c === '$') { ident.lastIndex = j; const m = ident.exec(src); if (m) j += m[0].length; }
-      while (src[j] === '.' || (c === '.' && j === i + 1 && /[A-Za-z_]/.test(src[j] ?? ''))) {
-        if (src[j] === '.') j++;
-        ident.lastIndex = j;
-        const m = ident.exec(src);
-        if (!m) break;
-        j += m[0].length;
-      }
+      // ., .A.B, $, $x, $x.A
+      const re = c === '.' ? FIELD : VARIABLE;
+      re.lastIndex = i;
+      const v = re.exec(src)![0];
       // `(pipeline).Field`: a field of what the parentheses give.
       const chained = c === '.' && src[i - 1] === ')';
-      toks.push({ k: chained ? 'chain' : c === '.' ? 'field' : 'var', v: src.slice(i, j) });
-      i = j;
+      toks.push({ k: chained ? 'chain' : c === '.' ? 'field' : 'var', v });
+      i += v.length;
       continue;
     }
     const num = /-?\d+(\.\d+)?/y;
@@ -161,7 +158,7 @@ function parsePipeline(toks: Tok[], at = { i: 0 }, inParens = false): Pipeline {
 }
 
 /** Parses a template into its nodes. */
-export function parseTemplate(src: string): Node[] {
+function parseTemplate(src: string): Node[] {
   // Split into text and actions, applying {{- and -}} trimming.
   const parts: Array<{ text: string } | { action: string }> = [];
   let i = 0;
@@ -175,7 +172,10 @@ export function parseTemplate(src: string): Node[] {
     if (close < 0) throw bad('unclosed action');
     let end = close;
     let next = close + 2;
-    if (/\s-$/.test(src.slice(start, close))) { end = close - 1; next = close + 2; while (next < src.length && /\s/.test(src[next])) next++; }
+    if (/\s-$/.test(src.slice(start, close))) {
+      end = close - 1;
+      while (next < src.length && /\s/.test(src[next])) next++;
+    }
     if (text) parts.push({ text });
     parts.push({ action: src.slice(start, end).trim() });
     i = next;
@@ -236,7 +236,7 @@ export function parseTemplate(src: string): Node[] {
 // ---- values as Go prints them
 
 /** fmt's %v of a decoded JSON value. */
-export function formatValue(v: Value): string {
+function formatValue(v: Value): string {
   if (v === MISSING) return '<no value>';
   if (v === NIL_SLICE) return '[]';
   if (v === NIL_MAP) return 'map[]';

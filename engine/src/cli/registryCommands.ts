@@ -6,17 +6,8 @@ import * as P from '../protocol';
 import type { Cli, Command, TerminalOutput } from './cli';
 import { bool, str } from './flags';
 import { humanSize } from './format';
+import { layerStatus, PROGRESS_PHASES, PULL_STATUS, PUSH_STATUS } from '../protocol/format';
 
-const PULL_WORDS: Record<string, string> = {
-  waiting: 'Pulling fs layer', queued: 'Waiting', downloading: 'Downloading', verifying: 'Verifying Checksum',
-  downloaded: 'Download complete', extracting: 'Extracting', complete: 'Pull complete', exists: 'Already exists',
-};
-/** Phases docker shows with a progress bar, and so only on a terminal: its CLI drops them elsewhere. */
-const MOVING = new Set(['downloading', 'extracting', 'pushing']);
-const PUSH_WORDS: Record<string, string> = {
-  preparing: 'Preparing', waiting: 'Waiting', pushing: 'Pushing', pushed: 'Pushed',
-  exists: 'Layer already exists', mounted: 'Mounted from',
-};
 
 /** docker's progress bar: "[=====>      ]  1.2MB/3.4MB". */
 function bar(current: number, total: number): string {
@@ -51,13 +42,13 @@ class LayerDisplay {
   update(p: P.LayerProgressParams): void {
     if (this.quiet) return;
     if (!this.lines.has(p.id)) this.order.push(p.id);
-    const word = (this.words[p.phase] ?? p.phase) + (p.from ? ` ${p.from}` : '');
-    const detail = MOVING.has(p.phase) && p.total ? ` ${bar(p.current ?? 0, p.total)}` : '';
+    const word = layerStatus(this.words, p);
+    const detail = PROGRESS_PHASES.has(p.phase) && p.total ? ` ${bar(p.current ?? 0, p.total)}` : '';
     const timed = layerTimings(p.timings);
     this.lines.set(p.id, `${p.id}: ${word}${this.out.isTTY ? detail : ''}${timed}`);
     if (this.out.isTTY) {
       this.timer ??= setTimeout(() => this.draw(), 100);
-    } else if (!MOVING.has(p.phase) && !this.seen.has(`${p.id} ${p.phase}`)) {
+    } else if (!PROGRESS_PHASES.has(p.phase) && !this.seen.has(`${p.id} ${p.phase}`)) {
       this.seen.add(`${p.id} ${p.phase}`);
       this.out.write(`${p.id}: ${word}${timed}\n`);
     }
@@ -111,7 +102,7 @@ const pull: Command = {
     if (!quiet) cli.out.write(`${parts.digest ?? parts.tag ?? 'latest'}: Pulling from ${path.includes('/') ? path : `library/${path}`}\n`);
     const conn = await cli.engine();
     const token = randomBytes(8).toString('hex');
-    const display = new LayerDisplay(cli.out, PULL_WORDS, quiet);
+    const display = new LayerDisplay(cli.out, PULL_STATUS, quiet);
     const sub = conn.onNotification(P.LayerProgressNotification.type, (n: P.LayerProgressParams) => {
       if (n.token === token) display.update(n);
     });
@@ -146,7 +137,7 @@ const push: Command = {
     if (!quiet) cli.out.write(`The push refers to repository [${parts.repo.includes('/') && /[.:]|^localhost\//.test(parts.repo.split('/')[0]) ? parts.repo : `docker.io/${parts.repo.includes('/') ? parts.repo : `library/${parts.repo}`}`}]\n`);
     const conn = await cli.engine();
     const token = randomBytes(8).toString('hex');
-    const display = new LayerDisplay(cli.out, PUSH_WORDS, quiet);
+    const display = new LayerDisplay(cli.out, PUSH_STATUS, quiet);
     const sub = conn.onNotification(P.LayerProgressNotification.type, (n: P.LayerProgressParams) => {
       if (n.token === token) display.update(n);
     });

@@ -5,39 +5,22 @@
 import type { IncomingMessage } from 'node:http';
 import { invalidArgument } from '../errors';
 import { normalizeReference } from '../image/reference';
+import { layerStatus, PROGRESS_PHASES, PULL_STATUS, PUSH_STATUS } from '../protocol/format';
 import type { LayerProgress, PushProgress, RequestAuth } from '../service/distribution';
 import { errorResponse } from './http';
 import { route, type Ctx, type Route } from './router';
 
-const PULL_STATUS: Record<LayerProgress['phase'], string> = {
-  waiting: 'Pulling fs layer',
-  queued: 'Waiting',
-  downloading: 'Downloading',
-  verifying: 'Verifying Checksum',
-  downloaded: 'Download complete',
-  extracting: 'Extracting',
-  complete: 'Pull complete',
-  exists: 'Already exists',
-};
-
-const PUSH_STATUS: Record<PushProgress['phase'], string> = {
-  preparing: 'Preparing',
-  waiting: 'Waiting',
-  pushing: 'Pushing',
-  pushed: 'Pushed',
-  exists: 'Layer already exists',
-  mounted: 'Mounted from',
-};
+// Every phase has docker's words (the shared tables cover the service's phase types).
+const PULL_WORDS: Record<LayerProgress['phase'], string> = PULL_STATUS;
+const PUSH_WORDS: Record<PushProgress['phase'], string> = PUSH_STATUS;
 
 /**
- * Only the moving phases carry progressDetail: the docker CLI hides a message with progress when its
- * output is not a terminal, so a final "Pushed" with a byte count would never be printed (moby sends
- * progress.Update(out, id, "Pushed"), with an empty detail).
+ * Only the moving phases (PROGRESS_PHASES) carry progressDetail: the docker CLI hides a message with
+ * progress when its output is not a terminal, so a final "Pushed" with a byte count would never be
+ * printed (moby sends progress.Update(out, id, "Pushed"), with an empty detail).
  */
-const MOVING = new Set(['downloading', 'extracting', 'pushing']);
-
 function progressLine(status: string, p: { id: string; phase: string; current?: number; total?: number }): string {
-  const detail = MOVING.has(p.phase) && p.current !== undefined ? { current: p.current, ...(p.total ? { total: p.total } : {}) } : {};
+  const detail = PROGRESS_PHASES.has(p.phase) && p.current !== undefined ? { current: p.current, ...(p.total ? { total: p.total } : {}) } : {};
   return JSON.stringify({ status, progressDetail: detail, id: p.id }) + '\n';
 }
 
@@ -95,7 +78,7 @@ export async function pull(ctx: Ctx, image: string) {
       platform: ctx.query.get('platform') || undefined,
       auth: requestAuth,
       signal: ac.signal,
-      onProgress: (p) => out.write(progressLine(PULL_STATUS[p.phase] ?? p.phase, p)),
+      onProgress: (p) => out.write(progressLine(layerStatus(PULL_WORDS, p), p)),
     });
     out.write(JSON.stringify({ status: `Digest: ${r.digest}` }) + '\n');
     out.write(JSON.stringify({ status: r.status === 'downloaded' ? `Status: Downloaded newer image for ${ref}` : `Status: Image is up to date for ${ref}` }) + '\n');
@@ -114,7 +97,7 @@ async function push(ctx: Ctx) {
   ctx.reply.closed.addEventListener('abort', () => ac.abort(), { once: true });
   try {
     out.write(JSON.stringify({ status: `The push refers to repository [${ctx.params[0]}]` }) + '\n');
-    const r = await ctx.engine.distribution.push(ref, { auth: requestAuth, signal: ac.signal, onProgress: (p) => out.write(progressLine((PUSH_STATUS[p.phase] ?? p.phase) + (p.from ? ` ${p.from}` : ''), p)) });
+    const r = await ctx.engine.distribution.push(ref, { auth: requestAuth, signal: ac.signal, onProgress: (p) => out.write(progressLine(layerStatus(PUSH_WORDS, p), p)) });
     out.write(JSON.stringify({ status: `${r.tag}: digest: ${r.digest} size: ${r.size}` }) + '\n');
     out.write(JSON.stringify({ progressDetail: {}, aux: { Tag: r.tag, Digest: r.digest, Size: r.size } }) + '\n');
   } catch (err) {

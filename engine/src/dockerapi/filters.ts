@@ -1,7 +1,7 @@
 // Docker's `filters` query parameter: JSON of {"name": ["value", ...]} (or the legacy
 // {"name": {"value": true}}), as moby api/types/filters parses it.
 import { invalidArgument } from '../errors';
-import type { Filters } from '../service/filters';
+import { checkFilterName, type Filters } from '../service/filters';
 
 
 export function parseFilters(raw: string | null, allowed: readonly string[]): Filters {
@@ -15,7 +15,7 @@ export function parseFilters(raw: string | null, allowed: readonly string[]): Fi
   }
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw invalidArgument('invalid filters: expected an object of name -> values');
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
-    if (!allowed.includes(k)) throw invalidArgument(`invalid filter '${k}'`, `Silo supports: ${allowed.join(', ')}`);
+    checkFilterName(k, allowed);
     const values = Array.isArray(v) ? v.map(String) : v && typeof v === 'object' ? Object.keys(v) : [String(v)];
     out.set(k, values);
   }

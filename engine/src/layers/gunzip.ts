@@ -27,7 +27,7 @@ interface IsalGunzip {
 let loaded: IsalGunzip | null | undefined;
 
 /** dist/libsilo-gunzip.so beside the bundle, or dist/ from sources (engine/src/layers through tsx). */
-export function gunzipLibraryPath(): string | undefined {
+function gunzipLibraryPath(): string | undefined {
   if (process.env.SILO_GUNZIP === 'zlib' || process.platform !== 'linux') return undefined;
   return [path.join(__dirname, 'libsilo-gunzip.so'), path.resolve(__dirname, '../../../dist/libsilo-gunzip.so')].find((p) => existsSync(p));
 }

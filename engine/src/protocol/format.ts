@@ -38,3 +38,23 @@ export function humanSize(bytes: number): string {
 export function portsText(ports: PortMapping[]): string {
   return ports.map((p) => `${p.hostIp || '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
 }
+
+/** docker's words for a pulled layer's phases (moby's progress messages). */
+export const PULL_STATUS = {
+  waiting: 'Pulling fs layer', queued: 'Waiting', downloading: 'Downloading', verifying: 'Verifying Checksum',
+  downloaded: 'Download complete', extracting: 'Extracting', complete: 'Pull complete', exists: 'Already exists',
+} as const;
+
+/** docker's words for a pushed layer's phases. */
+export const PUSH_STATUS = {
+  preparing: 'Preparing', waiting: 'Waiting', pushing: 'Pushing', pushed: 'Pushed',
+  exists: 'Layer already exists', mounted: 'Mounted from',
+} as const;
+
+/** The phases docker reports with a byte count: its CLI prints such a message only on a terminal. */
+export const PROGRESS_PHASES: ReadonlySet<string> = new Set(['downloading', 'extracting', 'pushing']);
+
+/** A layer's status as docker words it: "Pull complete", "Mounted from team/app". */
+export function layerStatus(words: Readonly<Record<string, string>>, p: { phase: string; from?: string }): string {
+  return (words[p.phase] ?? p.phase) + (p.from ? ` ${p.from}` : '');
+}

@@ -3,10 +3,11 @@
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { ResponseError, type CancellationToken, type Disposable, type MessageConnection, type NotificationType } from 'vscode-jsonrpc';
-import { invalidArgument, SiloError } from '../errors';
+import { SiloError } from '../errors';
 import * as P from '../protocol';
 import type { Engine } from '../service/engine';
 import { CONTAINER_FILTERS, containerInspect, containerSummary, selectContainers } from '../service/containerViews';
+import { checkFilterName } from '../service/filters';
 import { historyLayerIndexes, listLayer, readLayerFile } from '../layers/listing';
 import type { MonitorConnection } from '../runtime/monitor';
 
@@ -169,9 +170,7 @@ export function serveConnection(engine: Engine, conn: MessageConnection): Dispos
   }));
   handle<P.ContainerListParams, P.ContainerSummary[]>(P.ContainerListRequest.type, async (p) => {
     const filters = new Map(Object.entries(p.filters ?? {}));
-    for (const name of filters.keys()) {
-      if (!(CONTAINER_FILTERS as readonly string[]).includes(name)) throw invalidArgument(`invalid filter '${name}'`, `Silo supports: ${CONTAINER_FILTERS.join(', ')}`);
-    }
+    for (const name of filters.keys()) checkFilterName(name, CONTAINER_FILTERS);
     const all = await engine.containers.all();
     const fresh = await Promise.all(all.map((c) => engine.containers.resolve(c.id).catch(() => c)));
     return selectContainers(fresh, !!p.all, filters).map((c) => containerSummary(c));

@@ -5,6 +5,11 @@ import { invalidArgument } from '../errors';
 
 export type Filters = Map<string, string[]>;
 
+/** Refuses a filter Silo does not answer, naming those it does. */
+export function checkFilterName(name: string, allowed: readonly string[]): void {
+  if (!allowed.includes(name)) throw invalidArgument(`invalid filter '${name}'`, `Silo supports: ${allowed.join(', ')}`);
+}
+
 /** `--filter name=value` flags, as the docker CLI reads them. */
 export function parseFilterFlags(flags: string[], allowed: readonly string[]): Filters {
   const out: Filters = new Map();
@@ -12,7 +17,7 @@ export function parseFilterFlags(flags: string[], allowed: readonly string[]): F
     const eq = f.indexOf('=');
     if (eq <= 0) throw invalidArgument(`bad format of filter (expected name=value): ${f}`);
     const name = f.slice(0, eq).trim().toLowerCase();
-    if (!allowed.includes(name)) throw invalidArgument(`invalid filter '${name}'`, `Silo supports: ${allowed.join(', ')}`);
+    checkFilterName(name, allowed);
     out.set(name, [...(out.get(name) ?? []), f.slice(eq + 1)]);
   }
   return out;

@@ -97,7 +97,7 @@ for (const [name, opts] of [['ISA-L', {}], ['zlib', { zlib: true }]] as const) {
     const cases: Array<[string, () => Readable, (err: unknown) => boolean]> = [
       ['source fails', broken, (err) => /connection reset/.test((err as Error).message)],
       ['source ends early', () => pieces(gz.subarray(0, 3 << 20)), (err) => isKind(err, 'InvalidArgument')],
-      ['source closes without an end', () => { const s = broken(); s.removeAllListeners(); setTimeout(() => s.destroy(), 10); return s; }, () => true],
+      ['source closes without an end', () => { const s = broken(); setTimeout(() => s.destroy(), 10); return s; }, () => true],
       ['corrupt', () => pieces(corrupt), (err) => isKind(err, 'InvalidArgument') && /not valid gzip data/.test((err as Error).message)],
     ];
     for (const [what, source, expected] of cases) {
